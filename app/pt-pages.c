@@ -1,0 +1,45 @@
+/* pt-pages.c: the workbench pages, in sidebar order. */
+#include <glib/gi18n.h>
+
+#include "pt-pages.h"
+
+static const PtPageInfo pages[] = {
+  { NULL, NULL, NULL, NULL },
+};
+
+const PtPageInfo *
+pt_pages_get_all (void)
+{
+  return pages;
+}
+
+guint
+pt_pages_get_count (void)
+{
+  return G_N_ELEMENTS (pages) - 1;
+}
+
+const PtPageInfo *
+pt_pages_lookup (const char *name)
+{
+  g_return_val_if_fail (name != NULL, NULL);
+
+  for (const PtPageInfo *p = pages; p->name != NULL; p++)
+    if (g_str_equal (p->name, name))
+      return p;
+  return NULL;
+}
+
+char *
+pt_pages_dup_names (void)
+{
+  GString *s = g_string_new (NULL);
+
+  for (const PtPageInfo *p = pages; p->name != NULL; p++)
+    {
+      if (s->len > 0)
+        g_string_append (s, ", ");
+      g_string_append (s, p->name);
+    }
+  return g_string_free (s, FALSE);
+}

@@ -1,0 +1,154 @@
+/* pt-window.c: the workbench window.
+ *
+ * A header bar with the primary menu, a sidebar listing the pages and a
+ * stack holding them. Size, maximized state and the last page persist in
+ * GSettings when the schema is available.
+ */
+#include <glib/gi18n.h>
+
+#include "pt-build-config.h"
+#include "pt-pages.h"
+#include "pt-window.h"
+
+struct _PtWindow
+{
+  GtkApplicationWindow  parent_instance;
+
+  GtkStack             *stack;
+  GtkStackSidebar      *sidebar;
+  GtkWidget            *empty_label;
+};
+
+G_DEFINE_FINAL_TYPE (PtWindow, pt_window, GTK_TYPE_APPLICATION_WINDOW)
+
+static GSettings *
+pt_window_get_settings (PtWindow *self)
+{
+  GtkApplication *app = gtk_window_get_application (GTK_WINDOW (self));
+
+  if (!PT_IS_APPLICATION (app))
+    return NULL;
+  return pt_application_get_settings (PT_APPLICATION (app));
+}
+
+void
+pt_window_set_page (PtWindow   *self,
+                    const char *page)
+{
+  g_return_if_fail (PT_IS_WINDOW (self));
+
+  if (page != NULL && gtk_stack_get_child_by_name (self->stack, page) != NULL)
+    gtk_stack_set_visible_child_name (self->stack, page);
+}
+
+const char *
+pt_window_get_page (PtWindow *self)
+{
+  g_return_val_if_fail (PT_IS_WINDOW (self), NULL);
+
+  return gtk_stack_get_visible_child_name (self->stack);
+}
+
+static void
+pt_window_page_action (GtkWidget  *widget,
+                       const char *action_name,
+                       GVariant   *parameter)
+{
+  pt_window_set_page (PT_WINDOW (widget), g_variant_get_string (parameter, NULL));
+}
+
+static void
+pt_window_add_pages (PtWindow *self)
+{
+  for (const PtPageInfo *p = pt_pages_get_all (); p->name != NULL; p++)
+    {
+      GtkWidget *page = g_object_new (p->get_type (), NULL);
+      GtkStackPage *stack_page = gtk_stack_add_titled (self->stack, page, p->name, _(p->title));
+
+      gtk_stack_page_set_icon_name (stack_page, p->icon_name);
+    }
+
+  gtk_widget_set_visible (self->empty_label, pt_pages_get_count () == 0);
+}
+
+static gboolean
+pt_window_close_request (GtkWindow *window)
+{
+  PtWindow *self = PT_WINDOW (window);
+  GSettings *settings = pt_window_get_settings (self);
+
+  if (settings != NULL)
+    {
+      gboolean maximized = gtk_window_is_maximized (window);
+      const char *page = pt_window_get_page (self);
+
+      g_settings_delay (settings);
+      if (!maximized)
+        {
+          int width, height;
+
+          gtk_window_get_default_size (window, &width, &height);
+          g_settings_set_int (settings, "window-width", width);
+          g_settings_set_int (settings, "window-height", height);
+        }
+      g_settings_set_boolean (settings, "window-maximized", maximized);
+      if (page != NULL)
+        g_settings_set_string (settings, "last-page", page);
+      g_settings_apply (settings);
+    }
+
+  return GTK_WINDOW_CLASS (pt_window_parent_class)->close_request (window);
+}
+
+static void
+pt_window_restore_state (PtWindow   *self,
+                         const char *page)
+{
+  GSettings *settings = pt_window_get_settings (self);
+  g_autofree char *last_page = NULL;
+
+  if (settings != NULL)
+    {
+      gtk_window_set_default_size (GTK_WINDOW (self),
+                                   g_settings_get_int (settings, "window-width"),
+                                   g_settings_get_int (settings, "window-height"));
+      if (g_settings_get_boolean (settings, "window-maximized"))
+        gtk_window_maximize (GTK_WINDOW (self));
+      last_page = g_settings_get_string (settings, "last-page");
+    }
+
+  pt_window_set_page (self, page != NULL ? page : last_page);
+}
+
+static void
+pt_window_class_init (PtWindowClass *klass)
+{
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
+
+  window_class->close_request = pt_window_close_request;
+
+  gtk_widget_class_set_template_from_resource (widget_class, PT_RESOURCE_PATH "/ui/pt-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, PtWindow, stack);
+  gtk_widget_class_bind_template_child (widget_class, PtWindow, sidebar);
+  gtk_widget_class_bind_template_child (widget_class, PtWindow, empty_label);
+
+  gtk_widget_class_install_action (widget_class, "win.page", "s", pt_window_page_action);
+}
+
+static void
+pt_window_init (PtWindow *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+  pt_window_add_pages (self);
+}
+
+PtWindow *
+pt_window_new (PtApplication *application,
+               const char    *page)
+{
+  PtWindow *self = g_object_new (PT_TYPE_WINDOW, "application", application, NULL);
+
+  pt_window_restore_state (self, page);
+  return self;
+}
