@@ -291,12 +291,13 @@ pt_data_page_show_dataset (PtDataPage *self)
   self->selection = gtk_single_selection_new (g_object_ref (G_LIST_MODEL (self->images)));
   gtk_single_selection_set_autoselect (self->selection, FALSE);
   gtk_single_selection_set_can_unselect (self->selection, TRUE);
-  gtk_single_selection_set_selected (self->selection, GTK_INVALID_LIST_POSITION);
   g_signal_connect_object (self->selection, "notify::selected",
                            G_CALLBACK (on_selection_changed_cb), self, G_CONNECT_SWAPPED);
   gtk_grid_view_set_model (self->grid_view, GTK_SELECTION_MODEL (self->selection));
   gtk_stack_set_visible_child_name (self->grid_stack, "grid");
-  pt_data_page_show_preview (self, G_MAXUINT);
+  /* Show the first image large, so the preview is never an empty box. */
+  gtk_single_selection_set_selected (self->selection, 0);
+  on_selection_changed_cb (self);
 
   /* Class filter. */
   gtk_string_list_append (classes, _("All classes"));
@@ -387,7 +388,7 @@ on_dataset_loaded_cb (GObject      *source,
   LoadData *data = user_data;
   g_autoptr(PtDataPage) self = g_weak_ref_get (&data->ref);
   g_autoptr(GError) error = NULL;
-  g_autoptr(PtDataset) ds = pt_dataset_open_finish (result, &error);
+  g_autoptr(PtDataset) ds = g_task_propagate_pointer (G_TASK (result), &error);
 
   /* The page is gone, or a newer load superseded this one. */
   if (self == NULL || data->generation != self->generation)
@@ -474,17 +475,20 @@ open_thread (GTask        *task,
 
 void
 pt_data_page_load (PtDataPage *self,
-                   const char *spec,
+                   const char *spec_in,
                    PtSplit     split)
 {
+  /* spec_in may point into self->specs, which refilling the drop-down frees. */
+  g_autofree char *spec = g_strdup (spec_in);
   g_autoptr(GTask) task = NULL;
   OpenTaskData *d;
   LoadData *data;
   g_autofree char *text = NULL, *title = NULL;
 
   g_return_if_fail (PT_IS_DATA_PAGE (self));
-  g_return_if_fail (spec != NULL);
+  g_return_if_fail (spec_in != NULL);
 
+  g_debug ("loading %s (%s)", spec, split == PT_SPLIT_TEST ? "test" : "train");
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
   self->cancellable = g_cancellable_new ();
