@@ -708,16 +708,22 @@ on_thumb_unbind_cb (GtkSignalListItemFactory *factory,
   gtk_picture_set_paintable (GTK_PICTURE (gtk_list_item_get_child (item)), NULL);
 }
 
+void
+pt_data_page_ensure_loaded (PtDataPage *self)
+{
+  g_return_if_fail (PT_IS_DATA_PAGE (self));
+
+  if (self->spec == NULL)
+    pt_data_page_load (self, self->specs->len > 0 ? self->specs->pdata[0] : "shapes", PT_SPLIT_TRAIN);
+}
+
 static void
 pt_data_page_map (GtkWidget *widget)
 {
-  PtDataPage *self = PT_DATA_PAGE (widget);
-
   GTK_WIDGET_CLASS (pt_data_page_parent_class)->map (widget);
 
-  /* Load the default dataset the first time the page is shown. */
-  if (self->spec == NULL)
-    pt_data_page_load (self, self->specs->len > 0 ? self->specs->pdata[0] : "shapes", PT_SPLIT_TRAIN);
+  /* The first time the page is shown, if nothing asked for a dataset yet. */
+  pt_data_page_ensure_loaded (PT_DATA_PAGE (widget));
 }
 
 static void
@@ -755,6 +761,11 @@ pt_data_page_dispose (GObject *object)
   g_clear_object (&self->images);
   g_clear_object (&self->dataset);
   gtk_widget_dispose_template (GTK_WIDGET (self), PT_TYPE_DATA_PAGE);
+  {
+    GtkWidget *child;
+    while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
+      gtk_widget_unparent (child);
+  }
 
   G_OBJECT_CLASS (pt_data_page_parent_class)->dispose (object);
 }

@@ -22,6 +22,8 @@ void        pt_data_page_load         (PtDataPage *self,
                                        PtSplit     split);
 /* The grid's model (a GtkSingleSelection over a PtImageList), or NULL. */
 GtkSelectionModel *pt_data_page_get_selection (PtDataPage *self);
+/* Starts loading the default dataset unless one was asked for already. */
+void        pt_data_page_ensure_loaded (PtDataPage *self);
 void        pt_data_page_set_class_filter (PtDataPage *self,
                                            int         klass);
 
