@@ -453,6 +453,7 @@ static void
 open_task_data_free (OpenTaskData *d)
 {
   g_free (d->spec);
+  g_free (d->progress);
   g_free (d);
 }
 

@@ -115,7 +115,7 @@ write_png (const char *dir, const char *name, guint8 grey)
   g_autoptr(GdkPixbuf) pb = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 40, 40);
   g_autofree char *path = g_build_filename (dir, name, NULL);
 
-  gdk_pixbuf_fill (pb, (grey << 24) | (grey << 16) | (grey << 8) | 0xff);
+  gdk_pixbuf_fill (pb, ((guint32) grey << 24) | ((guint32) grey << 16) | ((guint32) grey << 8) | 0xff);
   g_assert_true (gdk_pixbuf_save (pb, path, "png", NULL, NULL));
 }
 
