@@ -1396,6 +1396,9 @@ adjust_saturation (float *x, int C, int n, float f)
     }
 }
 
+/* Hue shift in HSV with torchvision's formulas, written without a switch:
+ * channel n of hsv_to_rgb is v - v s clamp(min(k, 4 - k), 0, 1) with
+ * k = (n + 6 h) mod 6 and n = 5, 3, 1 for r, g, b. */
 static void
 adjust_hue (float *x, int C, int n, float shift)
 {
@@ -1407,41 +1410,45 @@ adjust_hue (float *x, int C, int n, float shift)
       float maxc = MAX (r, MAX (g, b)), minc = MIN (r, MIN (g, b));
       float v = maxc, d = maxc - minc;
       float s = maxc > 0 ? d / maxc : 0;
-      float h = 0, f, p, q, t;
-      int k;
+      float h = 0, h6, vs;
+      float out[3];
 
       if (d > 0)
         {
+          float inv = 1.0f / d;
+          float rc = (maxc - r) * inv, gc = (maxc - g) * inv, bc = (maxc - b) * inv;
+
           if (maxc == r)
-            h = (g - b) / d;
+            h = bc - gc;
           else if (maxc == g)
-            h = 2.0f + (b - r) / d;
+            h = 2.0f + rc - bc;
           else
-            h = 4.0f + (r - g) / d;
-          h /= 6.0f;
-          h -= floorf (h);
+            h = 4.0f + gc - rc;
+          h *= 1.0f / 6.0f;
+          if (h < 0)
+            h += 1.0f;
         }
       h += shift;
-      h -= floorf (h);
-
-      k = (int) floorf (h * 6.0f);
-      f = h * 6.0f - k;
-      k %= 6;
-      p = v * (1 - s);
-      q = v * (1 - s * f);
-      t = v * (1 - s * (1 - f));
-      switch (k)
+      if (h < 0)
+        h += 1.0f;
+      if (h >= 1.0f)
+        h -= 1.0f;
+      h6 = h * 6.0f;
+      vs = v * s;
+      for (int c = 0; c < 3; c++)
         {
-        case 0: r = v; g = t; b = p; break;
-        case 1: r = q; g = v; b = p; break;
-        case 2: r = p; g = v; b = t; break;
-        case 3: r = p; g = q; b = v; break;
-        case 4: r = t; g = p; b = v; break;
-        default: r = v; g = p; b = q; break;
+          float k = (float) (5 - 2 * c) + h6;
+          float t;
+
+          if (k >= 6.0f)
+            k -= 6.0f;
+          t = MIN (k, 4.0f - k);
+          t = t < 0 ? 0 : (t > 1 ? 1 : t);
+          out[c] = clamp01 (v - vs * t);
         }
-      x[i] = clamp01 (r);
-      x[n + i] = clamp01 (g);
-      x[2 * n + i] = clamp01 (b);
+      x[i] = out[0];
+      x[n + i] = out[1];
+      x[2 * n + i] = out[2];
     }
 }
 
@@ -1466,6 +1473,9 @@ gaussian_blur (float *x, float *tmp, int C, int H, int W, int radius, double sig
 {
   int K = 2 * radius + 1;
   float kernel[2 * 64 + 1];
+  int side = MAX (H, W);
+  g_autofree int *ridx = g_new (int, side + 2 * radius);
+  g_autofree float *row = g_new (float, W + 2 * radius);
   double sum = 0;
 
   g_assert (radius <= 64);
@@ -1482,22 +1492,42 @@ gaussian_blur (float *x, float *tmp, int C, int H, int W, int radius, double sig
     {
       float *p = x + (gsize) c * H * W;
 
+      /* Rows: copy into a reflect-padded buffer, then convolve. */
+      for (int i = 0; i < W + 2 * radius; i++)
+        ridx[i] = reflect (i - radius, W);
       for (int y = 0; y < H; y++)
-        for (int i = 0; i < W; i++)
-          {
-            float acc = 0;
-            for (int k = 0; k < K; k++)
-              acc += kernel[k] * p[y * W + reflect (i + k - radius, W)];
-            tmp[y * W + i] = acc;
-          }
+        {
+          const float *src = p + (gsize) y * W;
+          float *dst = tmp + (gsize) y * W;
+
+          for (int i = 0; i < W + 2 * radius; i++)
+            row[i] = src[ridx[i]];
+          for (int i = 0; i < W; i++)
+            {
+              float acc = 0;
+              for (int k = 0; k < K; k++)
+                acc += kernel[k] * row[i + k];
+              dst[i] = acc;
+            }
+        }
+      /* Columns: whole rows at a time, so the inner loop vectorizes. */
+      for (int i = 0; i < H + 2 * radius; i++)
+        ridx[i] = reflect (i - radius, H);
       for (int y = 0; y < H; y++)
-        for (int i = 0; i < W; i++)
-          {
-            float acc = 0;
-            for (int k = 0; k < K; k++)
-              acc += kernel[k] * tmp[reflect (y + k - radius, H) * W + i];
-            p[y * W + i] = acc;
-          }
+        {
+          float *dst = p + (gsize) y * W;
+
+          for (int i = 0; i < W; i++)
+            dst[i] = 0;
+          for (int k = 0; k < K; k++)
+            {
+              const float *src = tmp + (gsize) ridx[y + k] * W;
+              float wk = kernel[k];
+
+              for (int i = 0; i < W; i++)
+                dst[i] += wk * src[i];
+            }
+        }
     }
 }
 
