@@ -20,6 +20,7 @@ typedef struct {
 } PtCliCommand;
 
 static const PtCliCommand commands[] = {
+  { "info", N_("Describe a dataset: images, classes, bad files, content hash"), pt_cli_info_main },
   { NULL, NULL, NULL },
 };
 
