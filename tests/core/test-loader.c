@@ -341,6 +341,60 @@ test_errors (void)
   g_free (set.pixels);
 }
 
+/* Over a real dataset: the built-in shapes, small. The loader keeps the
+ * dataset alive; labels and views match the dataset and pt_augment_view. */
+static void
+test_dataset (void)
+{
+  PtDatasetOptions dopts = { 0 };
+  g_autoptr(GError) error = NULL;
+  PtDataset *dataset;
+  g_autoptr(PtAugRecipe) recipe = load_recipe ("byol");
+  PtLoaderOptions options;
+  PtLoader *loader;
+  GWeakRef weak;
+
+  dopts.shapes_train = 40;
+  dopts.shapes_test = 10;
+  dataset = pt_dataset_open ("shapes", PT_SPLIT_TRAIN, &dopts, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (pt_dataset_get_n_images (dataset), ==, 40);
+  pt_loader_options_init (&options);
+  options.batch_size = 16;
+  options.seed = 3;
+  loader = pt_loader_new (dataset, recipe, &options, &error);
+  g_assert_no_error (error);
+  g_weak_ref_init (&weak, dataset);
+  g_object_unref (dataset);
+  {
+    GObject *alive = g_weak_ref_get (&weak);
+    g_assert_nonnull (alive);
+    g_object_unref (alive);
+  }
+
+  for (int step = 0; step < 3; step++)
+    {
+      g_autoptr(PtBatch) batch = pt_loader_next (loader);
+
+      g_assert_cmpuint (batch->epoch, ==, step / 2);
+      g_assert_cmpint (batch->channels[0], ==, 3);
+      g_assert_cmpint (batch->heights[1], ==, 32);
+      for (guint b = 0; b < 16; b += 3)
+        {
+          gsize one = 3 * 32 * 32;
+          g_autofree float *want = g_new (float, one);
+
+          g_assert_cmpint (batch->labels[b], ==, pt_dataset_get_label (dataset, batch->indices[b]));
+          pt_augment_view (want, NULL, recipe, 1, pt_dataset_get_image (dataset, batch->indices[b]),
+                           3, 32, 32, 3, batch->epoch, batch->indices[b]);
+          g_assert_cmpmem (batch->views[1] + one * b, one * sizeof (float), want, one * sizeof (float));
+        }
+    }
+  pt_loader_free (loader);
+  g_assert_null (g_weak_ref_get (&weak));
+  g_weak_ref_clear (&weak);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -351,5 +405,6 @@ main (int argc, char **argv)
   g_test_add_func ("/core/loader/sequential-normalize", test_sequential_normalize);
   g_test_add_func ("/core/loader/free-mid-epoch", test_free_mid_epoch);
   g_test_add_func ("/core/loader/errors", test_errors);
+  g_test_add_func ("/core/loader/dataset", test_dataset);
   return g_test_run ();
 }
