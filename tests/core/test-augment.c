@@ -194,6 +194,54 @@ test_rotate_angle (void)
     }
 }
 
+/* Off the square fast path (H != W): 180 degrees through bilinear
+ * sampling lands on pixel centres, so it is an exact point reflection. */
+static void
+test_rotate_generic (void)
+{
+  PtAugViewGroup *group;
+  g_autoptr(PtAugRecipe) recipe = single_recipe (&group);
+  g_autofree guint8 *img = random_image (3, 4, 6, 16);
+  PtAugOpParams *rot = pt_aug_view_group_enable (group, PT_AUG_ROTATE);
+  float out[3 * 4 * 6];
+  PtViewRecord rec;
+
+  rot->min = rot->max = 180;
+  pt_augment_view (out, &rec, recipe, 0, img, 3, 4, 6, 0, 0, 0);
+  for (int c = 0; c < 3; c++)
+    for (int y = 0; y < 4; y++)
+      for (int x = 0; x < 6; x++)
+        assert_close (out[(c * 4 + y) * 6 + x], img[(c * 4 + 3 - y) * 6 + 5 - x] / 255.0, 1e-5);
+}
+
+/* Each op draws from its own stream: turning blur off leaves the crop,
+ * flip and jitter of every view exactly as they were. */
+static void
+test_op_streams (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PtAugRecipe) recipe = pt_augment_recipe_load ("simclr", &error);
+  g_autoptr(PtAugRecipe) no_blur = NULL;
+  g_autofree guint8 *img = random_image (3, 32, 32, 17);
+  float out[3 * 32 * 32];
+
+  g_assert_no_error (error);
+  no_blur = pt_augment_recipe_copy (recipe);
+  no_blur->groups[0].ops[PT_AUG_BLUR].enabled = FALSE;
+  for (guint64 i = 0; i < 20; i++)
+    {
+      PtViewRecord a, b;
+
+      pt_augment_view (out, &a, recipe, 0, img, 3, 32, 32, 1, 0, i);
+      pt_augment_view (out, &b, no_blur, 0, img, 3, 32, 32, 1, 0, i);
+      g_assert_cmpint (a.crop_x, ==, b.crop_x);
+      g_assert_cmpint (a.crop_w, ==, b.crop_w);
+      g_assert_cmpuint (a.fired & ~(1u << PT_AUG_BLUR), ==, b.fired);
+      g_assert_cmpfloat (a.brightness, ==, b.brightness);
+      g_assert_cmpmem (a.jitter_order, 4, b.jitter_order, 4);
+    }
+}
+
 /* A box resized to its own size is an exact copy of the box. */
 static void
 test_resize_box (void)
@@ -1037,6 +1085,85 @@ test_bad_recipes (void)
   }
 }
 
+/* Saving refuses an invalid recipe and leaves no file behind. */
+static void
+test_save_invalid (void)
+{
+  PtAugViewGroup *group;
+  g_autoptr(PtAugRecipe) recipe = single_recipe (&group);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("pt-augment-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "bad.ini", NULL);
+  g_autofree char *missing = g_build_filename (dir, "no", "such", "dir.ini", NULL);
+
+  pt_aug_view_group_enable (group, PT_AUG_BLUR)->min = 3.0;   /* > max = 2 */
+  g_assert_false (pt_augment_recipe_save (recipe, path, &error));
+  g_assert_error (error, PT_AUGMENT_ERROR, PT_AUGMENT_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "[v:blur]"));
+  g_assert_nonnull (strstr (error->message, "“sigma-min”"));
+  g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+  g_clear_error (&error);
+
+  group->ops[PT_AUG_BLUR].min = 0.5;
+  g_assert_false (pt_augment_recipe_save (recipe, missing, &error));
+  g_assert_error (error, PT_AUGMENT_ERROR, PT_AUGMENT_ERROR_WRITE);
+  g_assert_nonnull (strstr (error->message, missing));
+  g_clear_error (&error);
+
+  g_assert_true (pt_augment_recipe_save (recipe, path, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_remove (path), ==, 0);
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
+}
+
+/* Bounded random mutations of every preset: each either loads into a
+ * recipe that validates, or fails with an error naming the origin. */
+static void
+test_recipe_mutations (void)
+{
+  static const char alphabet[] = "[]:=;#\n -.0123456789aeprsxz\xff";
+  PtRng rng;
+  guint loaded = 0, rejected = 0;
+
+  pt_rng_init (&rng, 2024, 0, 0, 0, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (preset_names); i++)
+    {
+      g_autofree char *file = g_strconcat (preset_names[i], ".ini", NULL);
+      g_autofree char *src = g_build_filename (g_getenv ("PT_SOURCE_DIR"), "data", "recipes",
+                                               file, NULL);
+      g_autofree char *text = NULL;
+      gsize len;
+
+      g_assert_true (g_file_get_contents (src, &text, &len, NULL));
+      for (int round = 0; round < 300; round++)
+        {
+          g_autofree char *m = g_memdup2 (text, len + 1);
+          g_autoptr(GError) error = NULL;
+          g_autoptr(PtAugRecipe) recipe = NULL;
+          int edits = 1 + (int) pt_rng_below (&rng, 4);
+
+          for (int e = 0; e < edits; e++)
+            m[pt_rng_below (&rng, len)] = alphabet[pt_rng_below (&rng, sizeof alphabet - 1)];
+          recipe = pt_augment_recipe_load_data (m, len, "mutant.ini", &error);
+          if (recipe != NULL)
+            {
+              g_assert_no_error (error);
+              g_assert_true (pt_augment_recipe_validate (recipe, "mutant.ini", NULL));
+              loaded++;
+            }
+          else
+            {
+              g_assert_nonnull (error);
+              g_assert_true (g_str_has_prefix (error->message, "mutant.ini: "));
+              rejected++;
+            }
+        }
+    }
+  /* Both outcomes happen (comments absorb many edits). */
+  g_assert_cmpuint (loaded, >, 0);
+  g_assert_cmpuint (rejected, >, 0);
+}
+
 /* A minimal recipe gets the documented defaults. */
 static void
 test_defaults (void)
@@ -1103,6 +1230,8 @@ main (int argc, char **argv)
   g_test_add_func ("/core/augment/flip", test_flip);
   g_test_add_func ("/core/augment/rotate/right-angles", test_rotate_right_angles);
   g_test_add_func ("/core/augment/rotate/angle", test_rotate_angle);
+  g_test_add_func ("/core/augment/rotate/generic", test_rotate_generic);
+  g_test_add_func ("/core/augment/op-streams", test_op_streams);
   g_test_add_func ("/core/augment/resize/box", test_resize_box);
   g_test_add_func ("/core/augment/resize/antialias", test_antialias);
   g_test_add_func ("/core/augment/crop/box", test_crop_box);
@@ -1124,6 +1253,8 @@ main (int argc, char **argv)
   g_test_add_func ("/core/augment/presets/values", test_presets_values);
   g_test_add_func ("/core/augment/recipe/bad", test_bad_recipes);
   g_test_add_func ("/core/augment/recipe/defaults", test_defaults);
+  g_test_add_func ("/core/augment/recipe/save-invalid", test_save_invalid);
+  g_test_add_func ("/core/augment/recipe/mutations", test_recipe_mutations);
   g_test_add_func ("/core/augment/record-json", test_record_json);
   return g_test_run ();
 }
