@@ -1063,34 +1063,30 @@ taps_init (Taps   *taps,
   for (int o = 0; o < out_size; o++)
     {
       double centre = x0 + (o + 0.5) * scale;
-      int first = (int) floor (centre - support);
-      double sum = 0;
-      int lo = CLAMP (first, 0, in_size - 1);
+      /* Pillow's bounds: taps past the image edges are dropped and the
+       * rest renormalized (what torchvision gets from PIL). */
+      int lo = MAX (0, (int) floor (centre - support + 0.5));
+      int hi = MIN (in_size, (int) floor (centre + support + 0.5));
       float *w = taps->w + (gsize) o * n;
+      double sum = 0;
 
-      /* Taps past the edges fold onto the edge pixel (replicate). */
-      lo = MIN (lo, MAX (0, in_size - n));
-      taps->start[o] = lo;
-      for (int i = first; i < first + n; i++)
+      hi = MIN (hi, lo + n);
+      taps->start[o] = MIN (lo, in_size - 1);
+      for (int i = lo; i < hi; i++)
         {
           double t = fabs ((i + 0.5 - centre) / support);
           double k = t < 1.0 ? 1.0 - t : 0.0;
-          int j = CLAMP (i, 0, in_size - 1) - lo;
 
-          if (k <= 0)
-            continue;
-          if (j >= 0 && j < n)
-            {
-              w[j] += (float) k;
-              sum += k;
-            }
+          w[i - lo] = (float) k;
+          sum += k;
         }
       if (sum <= 0)
         {
-          /* Degenerate box: nearest pixel. */
-          int j = CLAMP ((int) floor (centre), 0, in_size - 1) - lo;
-          w[CLAMP (j, 0, n - 1)] = 1.0f;
-          sum = 1.0;
+          /* Degenerate box (outside the image): nearest pixel. */
+          taps->start[o] = CLAMP ((int) floor (centre), 0, in_size - 1);
+          memset (w, 0, sizeof (float) * n);
+          w[0] = 1.0f;
+          continue;
         }
       for (int j = 0; j < n; j++)
         w[j] = (float) (w[j] / sum);

@@ -242,6 +242,92 @@ test_op_streams (void)
     }
 }
 
+static JsonObject *
+load_pillow_fixture (JsonParser *parser)
+{
+  g_autofree char *path = g_build_filename (g_getenv ("PT_TEST_FIXTURES"),
+                                            "augment-pillow.json", NULL);
+  g_autoptr(GError) error = NULL;
+
+  json_parser_load_from_file (parser, path, &error);
+  g_assert_no_error (error);
+  return json_node_get_object (json_parser_get_root (parser));
+}
+
+/* The crop-box resize against Pillow's antialiased BILINEAR resize (what
+ * torchvision's RandomResizedCrop calls on PIL images). */
+static void
+test_resize_pillow (void)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonArray *cases = json_object_get_array_member (load_pillow_fixture (parser), "resize");
+
+  g_assert_cmpuint (json_array_get_length (cases), >=, 6);
+  for (guint i = 0; i < json_array_get_length (cases); i++)
+    {
+      JsonObject *c = json_array_get_object_element (cases, i);
+      int H = json_object_get_int_member (c, "height");
+      int W = json_object_get_int_member (c, "width");
+      int OH = json_object_get_int_member (c, "out_height");
+      int OW = json_object_get_int_member (c, "out_width");
+      JsonArray *box = json_object_get_array_member (c, "box");
+      JsonArray *in = json_object_get_array_member (c, "input");
+      JsonArray *want = json_object_get_array_member (c, "expected");
+      g_autofree float *src = g_new (float, H * W);
+      g_autofree float *dst = g_new (float, OH * OW);
+
+      g_assert_cmpuint (json_array_get_length (in), ==, (guint) (H * W));
+      g_assert_cmpuint (json_array_get_length (want), ==, (guint) (OH * OW));
+      for (int k = 0; k < H * W; k++)
+        src[k] = (float) json_array_get_double_element (in, k);
+      pt_augment_resize (dst, src, 1, H, W,
+                         json_array_get_int_element (box, 0), json_array_get_int_element (box, 1),
+                         json_array_get_int_element (box, 2), json_array_get_int_element (box, 3),
+                         OH, OW);
+      for (int k = 0; k < OH * OW; k++)
+        assert_close (dst[k], json_array_get_double_element (want, k), 2e-5);
+    }
+}
+
+/* Equalize and solarize against Pillow's ImageOps (torchvision's equalize
+ * is the same algorithm). */
+static void
+test_equalize_pillow (void)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonArray *cases = json_object_get_array_member (load_pillow_fixture (parser), "equalize");
+  PtAugViewGroup *group;
+  g_autoptr(PtAugRecipe) eq = single_recipe (&group);
+  g_autoptr(PtAugRecipe) sol = NULL;
+
+  pt_aug_view_group_enable (group, PT_AUG_EQUALIZE)->p = 1.0;
+  sol = pt_augment_recipe_new ("sol");
+  group = pt_augment_recipe_add_group (sol, "v", 1, 1.0);
+  pt_aug_view_group_enable (group, PT_AUG_SOLARIZE)->p = 1.0;
+
+  g_assert_cmpuint (json_array_get_length (cases), >=, 3);
+  for (guint i = 0; i < json_array_get_length (cases); i++)
+    {
+      JsonObject *c = json_array_get_object_element (cases, i);
+      int H = json_object_get_int_member (c, "height");
+      int W = json_object_get_int_member (c, "width");
+      JsonArray *in = json_object_get_array_member (c, "input");
+      JsonArray *want_eq = json_object_get_array_member (c, "equalize");
+      JsonArray *want_sol = json_object_get_array_member (c, "solarize128");
+      g_autofree guint8 *img = g_new (guint8, H * W);
+      g_autofree float *out = g_new (float, H * W);
+
+      for (int k = 0; k < H * W; k++)
+        img[k] = (guint8) json_array_get_int_element (in, k);
+      pt_augment_view (out, NULL, eq, 0, img, 1, H, W, 0, 0, 0);
+      for (int k = 0; k < H * W; k++)
+        assert_close (out[k], json_array_get_int_element (want_eq, k) / 255.0, 1e-6);
+      pt_augment_view (out, NULL, sol, 0, img, 1, H, W, 0, 0, 0);
+      for (int k = 0; k < H * W; k++)
+        assert_close (out[k], json_array_get_int_element (want_sol, k) / 255.0, 1e-6);
+    }
+}
+
 /* A box resized to its own size is an exact copy of the box. */
 static void
 test_resize_box (void)
@@ -1234,6 +1320,8 @@ main (int argc, char **argv)
   g_test_add_func ("/core/augment/op-streams", test_op_streams);
   g_test_add_func ("/core/augment/resize/box", test_resize_box);
   g_test_add_func ("/core/augment/resize/antialias", test_antialias);
+  g_test_add_func ("/core/augment/resize/pillow", test_resize_pillow);
+  g_test_add_func ("/core/augment/equalize/pillow", test_equalize_pillow);
   g_test_add_func ("/core/augment/crop/box", test_crop_box);
   g_test_add_func ("/core/augment/crop/statistics", test_crop_statistics);
   g_test_add_func ("/core/augment/solarize", test_solarize);
