@@ -6,7 +6,7 @@
 #include <glib/gi18n.h>
 
 #include "pt-build-config.h"
-#include "pt-rng.h"
+#include "pt-aug-rng.h"
 
 G_DEFINE_QUARK (pt-augment-error-quark, pt_augment_error)
 
@@ -1167,7 +1167,7 @@ pt_augment_resize (float       *dst,
 
 /* torchvision's RandomResizedCrop.get_params, integer box. */
 static void
-draw_crop (PtRng               *rng,
+draw_crop (PtAugRng               *rng,
            const PtAugOpParams *params,
            int                  H,
            int                  W,
@@ -1180,15 +1180,15 @@ draw_crop (PtRng               *rng,
 
   for (int attempt = 0; attempt < 10; attempt++)
     {
-      double target = area * pt_rng_range (rng, params->min, params->max);
-      double aspect = exp (pt_rng_range (rng, log_lo, log_hi));
+      double target = area * pt_aug_rng_range (rng, params->min, params->max);
+      double aspect = exp (pt_aug_rng_range (rng, log_lo, log_hi));
 
       w = (int) rint (sqrt (target * aspect));
       h = (int) rint (sqrt (target / aspect));
       if (w > 0 && w <= W && h > 0 && h <= H)
         {
-          record->crop_y = (int) pt_rng_below (rng, (guint64) (H - h + 1));
-          record->crop_x = (int) pt_rng_below (rng, (guint64) (W - w + 1));
+          record->crop_y = (int) pt_aug_rng_below (rng, (guint64) (H - h + 1));
+          record->crop_x = (int) pt_aug_rng_below (rng, (guint64) (W - w + 1));
           record->crop_w = w;
           record->crop_h = h;
           record->crop_fallback = FALSE;
@@ -1573,7 +1573,7 @@ equalize (float *x, int C, int n)
 
 /* torchvision's RandomErasing.get_params; FALSE when no box fits. */
 static gboolean
-draw_erase (PtRng               *rng,
+draw_erase (PtAugRng               *rng,
             const PtAugOpParams *params,
             int                  H,
             int                  W,
@@ -1584,15 +1584,15 @@ draw_erase (PtRng               *rng,
 
   for (int attempt = 0; attempt < 10; attempt++)
     {
-      double target = area * pt_rng_range (rng, params->min, params->max);
-      double aspect = exp (pt_rng_range (rng, log_lo, log_hi));
+      double target = area * pt_aug_rng_range (rng, params->min, params->max);
+      double aspect = exp (pt_aug_rng_range (rng, log_lo, log_hi));
       int h = (int) rint (sqrt (target * aspect));
       int w = (int) rint (sqrt (target / aspect));
 
       if (!(h < H && w < W) || h <= 0 || w <= 0)
         continue;
-      record->erase_y = (int) pt_rng_below (rng, (guint64) (H - h + 1));
-      record->erase_x = (int) pt_rng_below (rng, (guint64) (W - w + 1));
+      record->erase_y = (int) pt_aug_rng_below (rng, (guint64) (H - h + 1));
+      record->erase_x = (int) pt_aug_rng_below (rng, (guint64) (W - w + 1));
       record->erase_h = h;
       record->erase_w = w;
       record->erase_value = params->value;
@@ -1602,11 +1602,11 @@ draw_erase (PtRng               *rng,
 }
 
 static gboolean
-fires (PtRng               *rng,
+fires (PtAugRng               *rng,
        const PtAugOpParams *params)
 {
   /* The roll is always drawn, so p = 0 and p = 1 behave as expected. */
-  double u = pt_rng_uniform (rng);
+  double u = pt_aug_rng_uniform (rng);
 
   return params->enabled && u < params->p;
 }
@@ -1633,9 +1633,9 @@ pt_augment_view (float             *out,
   g_autofree float *src = NULL;
   g_autofree float *a = NULL;
   g_autofree float *b = NULL;
-  PtRng rng;
+  PtAugRng rng;
 
-#define OP_RNG(op) pt_rng_init (&rng, seed, epoch, index, view, PT_AUG_STREAM (op))
+#define OP_RNG(op) pt_aug_rng_init (&rng, seed, epoch, index, view, PT_AUG_STREAM (op))
 
   g_return_if_fail (out != NULL && recipe != NULL && image != NULL);
   g_return_if_fail (C == 1 || C == 3);
@@ -1702,9 +1702,9 @@ pt_augment_view (float             *out,
 
       rec->fired |= 1u << PT_AUG_ROTATE;
       if (p->right_angles)
-        rec->angle = 90.0 * (double) pt_rng_below (&rng, 4);
+        rec->angle = 90.0 * (double) pt_aug_rng_below (&rng, 4);
       else
-        rec->angle = pt_rng_range (&rng, p->min, p->max);
+        rec->angle = pt_aug_rng_range (&rng, p->min, p->max);
       if (rec->angle != 0)
         {
           float *t;
@@ -1724,19 +1724,19 @@ pt_augment_view (float             *out,
       /* A random permutation first, then the factors (torchvision order). */
       for (int i = 3; i > 0; i--)
         {
-          int j = (int) pt_rng_below (&rng, (guint64) i + 1);
+          int j = (int) pt_aug_rng_below (&rng, (guint64) i + 1);
           guint8 t = order[i];
           order[i] = order[j];
           order[j] = t;
         }
       if (p->brightness > 0)
-        rec->brightness = pt_rng_range (&rng, MAX (0.0, 1 - p->brightness), 1 + p->brightness);
+        rec->brightness = pt_aug_rng_range (&rng, MAX (0.0, 1 - p->brightness), 1 + p->brightness);
       if (p->contrast > 0)
-        rec->contrast = pt_rng_range (&rng, MAX (0.0, 1 - p->contrast), 1 + p->contrast);
+        rec->contrast = pt_aug_rng_range (&rng, MAX (0.0, 1 - p->contrast), 1 + p->contrast);
       if (p->saturation > 0)
-        rec->saturation = pt_rng_range (&rng, MAX (0.0, 1 - p->saturation), 1 + p->saturation);
+        rec->saturation = pt_aug_rng_range (&rng, MAX (0.0, 1 - p->saturation), 1 + p->saturation);
       if (p->hue > 0)
-        rec->hue = pt_rng_range (&rng, -p->hue, p->hue);
+        rec->hue = pt_aug_rng_range (&rng, -p->hue, p->hue);
       memcpy (rec->jitter_order, order, 4);
       for (int k = 0; k < 4; k++)
         switch (order[k])
@@ -1776,7 +1776,7 @@ pt_augment_view (float             *out,
 
       radius = MIN (radius, 64);
       rec->fired |= 1u << PT_AUG_BLUR;
-      rec->blur_sigma = pt_rng_range (&rng, p->min, p->max);
+      rec->blur_sigma = pt_aug_rng_range (&rng, p->min, p->max);
       rec->blur_kernel = 2 * radius + 1;
       gaussian_blur (a, b, C, OH, OW, radius, rec->blur_sigma);
     }
@@ -1818,7 +1818,7 @@ pt_augment_view (float             *out,
       rec->fired |= 1u << PT_AUG_NOISE;
       rec->noise_std = std;
       for (int i = 0; i < C * n; i++)
-        a[i] = clamp01 (a[i] + std * (float) pt_rng_normal (&rng));
+        a[i] = clamp01 (a[i] + std * (float) pt_aug_rng_normal (&rng));
     }
 
   /* Channels out. */

@@ -6,7 +6,7 @@
  * of 2, asymmetric BYOL two groups of 1, multi-crop adds a group of local
  * views at their own size). Every view is a pure function of
  * (seed, epoch, image index, view index): each op draws from its own
- * counter-based stream (pt-rng.h), so views do not depend on thread count
+ * counter-based stream (pt-aug-rng.h), so views do not depend on thread count
  * or order, and turning one op off does not change what the others draw.
  *
  * Ops run in this fixed order (the order of the published recipes):

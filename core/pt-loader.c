@@ -10,7 +10,7 @@
 #include <string.h>
 #include <glib/gi18n.h>
 
-#include "pt-rng.h"
+#include "pt-aug-rng.h"
 #include "pt-threads.h"
 
 G_DEFINE_QUARK (pt-loader-error-quark, pt_loader_error)
@@ -59,15 +59,15 @@ pt_loader_epoch_order (guint    *order,
                        guint64   seed,
                        guint64   epoch)
 {
-  PtRng rng;
+  PtAugRng rng;
 
   for (guint i = 0; i < n; i++)
     order[i] = i;
-  pt_rng_init (&rng, seed, epoch, PT_LOADER_SHUFFLE_STREAM, 0, 0);
+  pt_aug_rng_init (&rng, seed, epoch, PT_LOADER_SHUFFLE_STREAM, 0, 0);
   /* Fisher-Yates. */
   for (guint i = n; i > 1; i--)
     {
-      guint j = (guint) pt_rng_below (&rng, i);
+      guint j = (guint) pt_aug_rng_below (&rng, i);
       guint t = order[i - 1];
 
       order[i - 1] = order[j];

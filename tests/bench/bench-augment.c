@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "pt-augment.h"
-#include "pt-rng.h"
+#include "pt-aug-rng.h"
 
 static int
 compare_double (const void *a, const void *b)
@@ -31,12 +31,12 @@ bench_one (const PtAugRecipe *recipe, int C, int H, int W, int n_threads, int re
   g_autoptr(GPtrArray) views = g_ptr_array_new_with_free_func (g_free);
   g_autofree PtViewRecord *records = g_new (PtViewRecord, (gsize) n_views * B);
   g_autofree double *times = g_new (double, reps);
-  PtRng rng;
+  PtAugRng rng;
   double median;
 
-  pt_rng_init (&rng, 1, 2, 3, 4, 5);
+  pt_aug_rng_init (&rng, 1, 2, 3, 4, 5);
   for (gsize i = 0; i < (gsize) B * C * H * W; i++)
-    pixels[i] = (guint8) pt_rng_below (&rng, 256);
+    pixels[i] = (guint8) pt_aug_rng_below (&rng, 256);
   for (int b = 0; b < B; b++)
     {
       images[b] = pixels + (gsize) b * C * H * W;

@@ -6,7 +6,7 @@
 #include <glib/gstdio.h>
 
 #include "pt-augment.h"
-#include "pt-rng.h"
+#include "pt-aug-rng.h"
 
 /* A recipe of one view group of one view at the input size, all ops off. */
 static PtAugRecipe *
@@ -22,11 +22,11 @@ static guint8 *
 random_image (int C, int H, int W, guint64 seed)
 {
   guint8 *img = g_new (guint8, C * H * W);
-  PtRng rng;
+  PtAugRng rng;
 
-  pt_rng_init (&rng, seed, 0, 0, 0, 0);
+  pt_aug_rng_init (&rng, seed, 0, 0, 0, 0);
   for (int i = 0; i < C * H * W; i++)
-    img[i] = (guint8) pt_rng_below (&rng, 256);
+    img[i] = (guint8) pt_aug_rng_below (&rng, 256);
   return img;
 }
 
@@ -40,27 +40,27 @@ assert_close (float got, double want, double tol)
 static void
 test_rng (void)
 {
-  PtRng a, b, c;
+  PtAugRng a, b, c;
   double sum = 0;
 
-  pt_rng_init (&a, 1, 2, 3, 4, 5);
-  pt_rng_init (&b, 1, 2, 3, 4, 5);
-  pt_rng_init (&c, 1, 2, 3, 5, 4);
+  pt_aug_rng_init (&a, 1, 2, 3, 4, 5);
+  pt_aug_rng_init (&b, 1, 2, 3, 4, 5);
+  pt_aug_rng_init (&c, 1, 2, 3, 5, 4);
   for (int i = 0; i < 100; i++)
-    g_assert_cmpuint (pt_rng_next (&a), ==, pt_rng_next (&b));
-  pt_rng_init (&a, 1, 2, 3, 4, 5);
-  g_assert_cmpuint (pt_rng_next (&a), !=, pt_rng_next (&c));
+    g_assert_cmpuint (pt_aug_rng_next (&a), ==, pt_aug_rng_next (&b));
+  pt_aug_rng_init (&a, 1, 2, 3, 4, 5);
+  g_assert_cmpuint (pt_aug_rng_next (&a), !=, pt_aug_rng_next (&c));
 
   for (int i = 0; i < 20000; i++)
     {
-      double u = pt_rng_uniform (&a);
+      double u = pt_aug_rng_uniform (&a);
       g_assert_cmpfloat (u, >=, 0.0);
       g_assert_cmpfloat (u, <, 1.0);
       sum += u;
     }
   g_assert_cmpfloat (fabs (sum / 20000 - 0.5), <, 0.01);
   for (int i = 0; i < 1000; i++)
-    g_assert_cmpuint (pt_rng_below (&a, 7), <, 7);
+    g_assert_cmpuint (pt_aug_rng_below (&a, 7), <, 7);
 }
 
 /* No op: the view is the image in [0, 1] exactly. */
@@ -1208,10 +1208,10 @@ static void
 test_recipe_mutations (void)
 {
   static const char alphabet[] = "[]:=;#\n -.0123456789aeprsxz\xff";
-  PtRng rng;
+  PtAugRng rng;
   guint loaded = 0, rejected = 0;
 
-  pt_rng_init (&rng, 2024, 0, 0, 0, 0);
+  pt_aug_rng_init (&rng, 2024, 0, 0, 0, 0);
   for (guint i = 0; i < G_N_ELEMENTS (preset_names); i++)
     {
       g_autofree char *file = g_strconcat (preset_names[i], ".ini", NULL);
@@ -1226,10 +1226,10 @@ test_recipe_mutations (void)
           g_autofree char *m = g_memdup2 (text, len + 1);
           g_autoptr(GError) error = NULL;
           g_autoptr(PtAugRecipe) recipe = NULL;
-          int edits = 1 + (int) pt_rng_below (&rng, 4);
+          int edits = 1 + (int) pt_aug_rng_below (&rng, 4);
 
           for (int e = 0; e < edits; e++)
-            m[pt_rng_below (&rng, len)] = alphabet[pt_rng_below (&rng, sizeof alphabet - 1)];
+            m[pt_aug_rng_below (&rng, len)] = alphabet[pt_aug_rng_below (&rng, sizeof alphabet - 1)];
           recipe = pt_augment_recipe_load_data (m, len, "mutant.ini", &error);
           if (recipe != NULL)
             {

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "pt-loader.h"
-#include "pt-rng.h"
+#include "pt-aug-rng.h"
 
 typedef struct {
   guint   n;
@@ -39,7 +39,7 @@ raw_destroy (gpointer data)
 static void
 raw_init (RawSet *set, guint n, int C, int H, int W)
 {
-  PtRng rng;
+  PtAugRng rng;
 
   set->n = n;
   set->C = C;
@@ -47,9 +47,9 @@ raw_init (RawSet *set, guint n, int C, int H, int W)
   set->W = W;
   set->destroyed = 0;
   set->pixels = g_new (guint8, (gsize) n * C * H * W);
-  pt_rng_init (&rng, 99, 0, 0, 0, 0);
+  pt_aug_rng_init (&rng, 99, 0, 0, 0, 0);
   for (gsize i = 0; i < (gsize) n * C * H * W; i++)
-    set->pixels[i] = (guint8) pt_rng_below (&rng, 256);
+    set->pixels[i] = (guint8) pt_aug_rng_below (&rng, 256);
 }
 
 static PtLoaderSource

@@ -1,4 +1,4 @@
-/* pt-rng.h: counter-based random numbers for reproducible augmentation.
+/* pt-aug-rng.h: counter-based random numbers for reproducible augmentation.
  *
  * A stream is keyed by a hash of small integers (seed, epoch, image index,
  * view index, op), never by the position in a shared sequence, so a view
@@ -14,11 +14,11 @@ G_BEGIN_DECLS
 
 typedef struct {
   guint64 state;
-} PtRng;
+} PtAugRng;
 
 /* The splitmix64 finalizer: a bijective 64-bit mix. */
 static inline guint64
-pt_rng_mix64 (guint64 z)
+pt_aug_rng_mix64 (guint64 z)
 {
   z += G_GUINT64_CONSTANT (0x9e3779b97f4a7c15);
   z = (z ^ (z >> 30)) * G_GUINT64_CONSTANT (0xbf58476d1ce4e5b9);
@@ -27,11 +27,11 @@ pt_rng_mix64 (guint64 z)
 }
 
 /* Hashes n words into one key (order matters). */
-guint64  pt_rng_hash      (const guint64 *words,
+guint64  pt_aug_rng_hash      (const guint64 *words,
                            guint          n);
 
 /* Starts a stream at the key of (a, b, c, d, e). */
-void     pt_rng_init      (PtRng   *rng,
+void     pt_aug_rng_init      (PtAugRng   *rng,
                            guint64  a,
                            guint64  b,
                            guint64  c,
@@ -40,7 +40,7 @@ void     pt_rng_init      (PtRng   *rng,
 
 /* Next 64 random bits. */
 static inline guint64
-pt_rng_next (PtRng *rng)
+pt_aug_rng_next (PtAugRng *rng)
 {
   guint64 z;
 
@@ -53,25 +53,25 @@ pt_rng_next (PtRng *rng)
 
 /* Uniform in [0, 1), 53 bits. */
 static inline double
-pt_rng_uniform (PtRng *rng)
+pt_aug_rng_uniform (PtAugRng *rng)
 {
-  return (double) (pt_rng_next (rng) >> 11) * (1.0 / 9007199254740992.0);
+  return (double) (pt_aug_rng_next (rng) >> 11) * (1.0 / 9007199254740992.0);
 }
 
 /* Uniform in [lo, hi) (lo when lo == hi). */
 static inline double
-pt_rng_range (PtRng  *rng,
+pt_aug_rng_range (PtAugRng  *rng,
               double  lo,
               double  hi)
 {
-  return lo + (hi - lo) * pt_rng_uniform (rng);
+  return lo + (hi - lo) * pt_aug_rng_uniform (rng);
 }
 
 /* Uniform integer in [0, n), n > 0. */
-guint64  pt_rng_below     (PtRng   *rng,
+guint64  pt_aug_rng_below     (PtAugRng   *rng,
                            guint64  n);
 
 /* Standard normal (Box-Muller). */
-double   pt_rng_normal    (PtRng   *rng);
+double   pt_aug_rng_normal    (PtAugRng   *rng);
 
 G_END_DECLS
