@@ -21,6 +21,7 @@ typedef struct {
 
 static const PtCliCommand commands[] = {
   { "info", N_("Describe a dataset: images, classes, bad files, content hash"), pt_cli_info_main },
+  { "augment", N_("Render augmented views of a dataset as a grid PNG"), pt_cli_augment_main },
   { NULL, NULL, NULL },
 };
 

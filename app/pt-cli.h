@@ -54,5 +54,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (PtCliProgress, pt_cli_progress_free)
 /* Subcommands (app/pt-cli-<name>.c). */
 int       pt_cli_info_main        (int             argc,
                                    char          **argv);
+int       pt_cli_augment_main     (int             argc,
+                                   char          **argv);
 
 G_END_DECLS
