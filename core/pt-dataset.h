@@ -15,6 +15,10 @@
  *   PATH/                a folder of images
  *   FILE                 an IDX images file (labels beside it when found)
  *
+ * Splits: a folder's test split is its test/ subfolder (when it has both
+ * train/ and test/); a folder without them, or a bare IDX file, has no test
+ * split and PT_SPLIT_TEST fails with PT_DATASET_ERROR_UNSUPPORTED.
+ *
  * Opening is synchronous and may take seconds (a big folder): call it from a
  * worker (GTask) and pass a progress callback, which runs on that worker.
  */

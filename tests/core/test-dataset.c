@@ -523,9 +523,8 @@ test_folder_quarantine (void)
   g_autoptr(PtDataset) d = NULL;
   PtDatasetOptions o = { .resolution = 16 };
   const guint8 *idat;
-  g_autofree char *good[6] = { NULL };
-  g_autofree char *bad[10] = { NULL };
-  g_autofree char *zero_jpeg_path = NULL;
+  char *good[6] = { NULL };
+  char *bad[10] = { NULL };
 
   /* Good files. */
   good[0] = pt_test_write_bytes (cats, "a.png", png);
@@ -603,7 +602,10 @@ test_folder_quarantine (void)
       g_chmod (locked, 0644);
     }
 
-  zero_jpeg_path = NULL;
+  for (guint k = 0; k < G_N_ELEMENTS (good); k++)
+    g_free (good[k]);
+  for (guint k = 0; k < G_N_ELEMENTS (bad); k++)
+    g_free (bad[k]);
   pt_test_rm_rf (dir);
 }
 
@@ -618,7 +620,7 @@ test_folder_pixels (void)
   g_autoptr(GdkPixbuf) wide = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 64, 32);
   g_autoptr(GBytes) wide_png = NULL;
   g_autoptr(PtDataset) d = NULL;
-  g_autofree char *p[5] = { NULL };
+  char *p[5] = { NULL };
   PtDatasetOptions o = { .resolution = 8 };
 
   /* A wide image: black on the left and right quarters, white in the
@@ -670,6 +672,8 @@ test_folder_pixels (void)
     g_assert_cmpuint (gdk_pixbuf_read_pixels (pb)[0], ==, 255);
     g_assert_cmpuint (gdk_pixbuf_read_pixels (pb)[1], ==, 0);
   }
+  for (guint k = 0; k < G_N_ELEMENTS (p); k++)
+    g_free (p[k]);
   pt_test_rm_rf (dir);
 }
 
@@ -729,6 +733,14 @@ on_progress_cb (double   fraction,
 }
 
 static void
+on_progress_cancel_cb (double   fraction,
+                       gpointer user_data)
+{
+  if (fraction > 0 && fraction < 1)
+    g_cancellable_cancel (user_data);
+}
+
+static void
 test_folder_splits (void)
 {
   g_autofree char *dir = pt_test_make_tmpdir ();
@@ -771,7 +783,28 @@ test_folder_splits (void)
   /* A folder without train/ and test/ has no test split. */
   assert_open_fails (train, PT_SPLIT_TEST, PT_DATASET_ERROR_UNSUPPORTED, train, "no test split");
 
+  /* Cancelled while it decodes (the progress callback cancels). */
+  {
+    g_autoptr(PtDataset) d = pt_dataset_open (dir, PT_SPLIT_TRAIN, NULL, cancellable,
+                                              on_progress_cancel_cb, cancellable, &error);
+
+    g_assert_null (d);
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+    g_clear_error (&error);
+  }
+  {
+    /* Shapes honour it too. */
+    g_autoptr(GCancellable) c2 = g_cancellable_new ();
+    g_autoptr(PtDataset) d = pt_dataset_open ("shapes", PT_SPLIT_TRAIN, NULL, c2,
+                                              on_progress_cancel_cb, c2, &error);
+
+    g_assert_null (d);
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+    g_clear_error (&error);
+  }
+
   /* Cancelled before it starts. */
+  g_cancellable_reset (cancellable);
   g_cancellable_cancel (cancellable);
   {
     g_autoptr(PtDataset) d = pt_dataset_open (dir, PT_SPLIT_TRAIN, NULL, cancellable, NULL, NULL, &error);
