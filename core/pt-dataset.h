@@ -78,6 +78,18 @@ void          pt_dataset_open_async         (const char             *spec,
 PtDataset    *pt_dataset_open_finish        (GAsyncResult           *result,
                                              GError                **error);
 
+/* pt_dataset_open_async () with progress delivered on the caller's
+ * thread-default main context (coalesced to at most one pending idle; none
+ * after the callback has run). Finish with pt_dataset_open_finish (). */
+void          pt_dataset_open_async_with_progress (const char             *spec,
+                                                   PtSplit                 split,
+                                                   const PtDatasetOptions *options,
+                                                   GCancellable           *cancellable,
+                                                   PtProgressFunc          progress,
+                                                   gpointer                progress_data,
+                                                   GAsyncReadyCallback     callback,
+                                                   gpointer                user_data);
+
 const char   *pt_dataset_get_spec           (PtDataset *self);
 /* Human-readable name, e.g. "Fashion-MNIST (train)". */
 const char   *pt_dataset_get_title          (PtDataset *self);

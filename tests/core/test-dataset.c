@@ -888,6 +888,40 @@ on_open_fail_cb (GObject      *source,
   g_assert_null (pt_dataset_open_finish (result, out));
 }
 
+typedef struct {
+  GThread   *main_thread;
+  guint      n_progress;
+  gboolean   finished;
+  PtDataset *dataset;
+} AsyncState;
+
+static void
+on_async_progress_cb (double   fraction,
+                      gpointer user_data)
+{
+  AsyncState *state = user_data;
+
+  g_assert_true (g_thread_self () == state->main_thread);
+  g_assert_false (state->finished);
+  g_assert_cmpfloat (fraction, >=, 0.0);
+  g_assert_cmpfloat (fraction, <=, 1.0);
+  state->n_progress++;
+}
+
+static void
+on_async_done_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  AsyncState *state = user_data;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (g_thread_self () == state->main_thread);
+  state->dataset = pt_dataset_open_finish (result, &error);
+  g_assert_no_error (error);
+  state->finished = TRUE;
+}
+
 static void
 test_async (void)
 {
@@ -906,6 +940,24 @@ test_async (void)
     g_main_context_iteration (NULL, TRUE);
   g_assert_error (error, PT_DATASET_ERROR, PT_DATASET_ERROR_NOT_FOUND);
   g_clear_error (&error);
+
+  {
+    /* Progress arrives on this thread, never after completion. */
+    AsyncState state = { g_thread_self (), 0, FALSE, NULL };
+    PtDatasetOptions big = { .shapes_train = 4000 };
+
+    pt_dataset_open_async_with_progress ("shapes", PT_SPLIT_TRAIN, &big, NULL,
+                                         on_async_progress_cb, &state,
+                                         on_async_done_cb, &state);
+    while (!state.finished)
+      g_main_context_iteration (NULL, TRUE);
+    /* Let any stale idle run: it must not call back. */
+    while (g_main_context_iteration (NULL, FALSE))
+      ;
+    g_assert_cmpuint (pt_dataset_get_n_images (state.dataset), ==, 4000);
+    g_assert_cmpuint (state.n_progress, >=, 1);
+    g_object_unref (state.dataset);
+  }
 }
 
 /* ---- the real Fashion-MNIST, when installed ---- */
