@@ -288,6 +288,9 @@ pt_dataset_open (const char             *spec,
   else if (g_str_has_prefix (spec, "cifar10:"))
     ok = _pt_dataset_load_cifar10 (&data, spec + strlen ("cifar10:"), split,
                                    cancellable, progress, progress_data, error);
+  else if (g_file_test (spec, G_FILE_TEST_IS_DIR) && _pt_dataset_is_idx_folder (spec))
+    ok = _pt_dataset_load_idx_folder (&data, spec, split, cancellable,
+                                      progress, progress_data, error);
   else if (g_file_test (spec, G_FILE_TEST_IS_DIR))
     ok = _pt_dataset_load_folder (&data, spec, split, options, cancellable,
                                   progress, progress_data, error);

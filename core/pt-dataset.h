@@ -12,7 +12,8 @@
  *   fashion-mnist        /usr/share/datasets/fashion-mnist or $PRETEXT_DATA
  *   mnist                /usr/share/datasets/mnist or $PRETEXT_DATA
  *   cifar10:PATH         folder holding data_batch_*.bin / test_batch.bin
- *   PATH/                a folder of images
+ *   PATH/                a folder of images, or of MNIST-style IDX files
+ *                        (train-images-idx3-ubyte[.gz], t10k-..., labels beside)
  *   FILE                 an IDX images file (labels beside it when found)
  *
  * Splits: a folder's test split is its test/ subfolder (when it has both

@@ -221,6 +221,21 @@ test_idx_round_trip (void)
     g_assert_cmpstr (pt_dataset_get_class_name (gz, 9), ==, "Ankle boot");
   }
   {
+    /* A folder of IDX files as a path: the same data, classes by name. */
+    g_autofree char *mnist_dir = g_build_filename (dir, "mnist", NULL);
+    g_autofree char *fashion_dir = g_build_filename (dir, "fashion-mnist", NULL);
+    g_autoptr(PtDataset) named = open_or_fail ("mnist", PT_SPLIT_TEST, NULL);
+    g_autoptr(PtDataset) by_path = open_or_fail (mnist_dir, PT_SPLIT_TEST, NULL);
+    g_autoptr(PtDataset) fashion = open_or_fail (fashion_dir, PT_SPLIT_TRAIN, NULL);
+
+    g_assert_cmpstr (pt_dataset_get_content_hash (by_path), ==, pt_dataset_get_content_hash (named));
+    g_assert_cmpstr (pt_dataset_get_title (by_path), ==, "mnist (test)");
+    g_assert_cmpstr (pt_dataset_get_class_name (by_path, 3), ==, "3");
+    g_assert_cmpstr (pt_dataset_get_class_name (fashion, 3), ==, "Dress");
+    assert_open_fails (fashion_dir, PT_SPLIT_TEST, PT_DATASET_ERROR_NOT_FOUND,
+                       "t10k-images-idx3-ubyte", fashion_dir);
+  }
+  {
     /* A bare IDX file: labels found beside it by name, or unlabeled. */
     g_autoptr(PtDataset) bare = open_or_fail (p7, PT_SPLIT_TRAIN, NULL);
     g_autoptr(PtDataset) lonely = open_or_fail (p8, PT_SPLIT_TRAIN, NULL);
