@@ -212,11 +212,9 @@ pt_dataset_new_from_memory (const char         *title,
   data.height = height;
   data.width = width;
   data.n_images = n_images;
-  data.pixels = g_memdup2 (pixels, MAX (size * n_images, 1));
-  if (n_images == 0)
-    data.pixels = g_malloc0 (1);
-  if (labels != NULL)
-    data.labels = g_memdup2 (labels, sizeof (int) * MAX (n_images, 1));
+  data.pixels = n_images > 0 ? g_memdup2 (pixels, size * n_images) : g_malloc0 (1);
+  if (labels != NULL && n_images > 0)
+    data.labels = g_memdup2 (labels, sizeof (int) * n_images);
   data.n_classes = n_classes;
   if (class_names != NULL)
     {
