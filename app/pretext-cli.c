@@ -20,6 +20,8 @@ typedef struct {
 } PtCliCommand;
 
 static const PtCliCommand commands[] = {
+  { "info", N_("Describe a dataset: images, classes, bad files, content hash"), pt_cli_info_main },
+  { "runs", N_("List past runs: date, method, dataset, steps, last loss, probe"), pt_cli_runs_main },
   { NULL, NULL, NULL },
 };
 

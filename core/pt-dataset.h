@@ -108,4 +108,24 @@ const char   *pt_dataset_get_quarantined_reason (PtDataset *self, guint i);
 /* A new RGB pixbuf of image i (grey images are expanded). */
 GdkPixbuf    *pt_dataset_dup_pixbuf         (PtDataset *self, guint i);
 
+/* A dataset over a copy of caller memory (tests, augmentation): pixels are
+ * n x C x H x W bytes; labels (n entries, -1 or < n_classes) may be NULL for
+ * unlabeled; class_names (n_classes entries) may be NULL for "0", "1", ... */
+PtDataset    *pt_dataset_new_from_memory    (const char    *title,
+                                             int            channels,
+                                             int            height,
+                                             int            width,
+                                             guint          n_images,
+                                             const guint8  *pixels,
+                                             const int     *labels,
+                                             int            n_classes,
+                                             const char * const *class_names);
+
+/* All pixels: n x C x H x W bytes, planar. Borrowed. */
+const guint8 *pt_dataset_get_pixels         (PtDataset *self);
+/* All labels (n entries, -1 when unlabeled). Borrowed. */
+const int    *pt_dataset_get_labels         (PtDataset *self);
+/* Bytes of one image: C x H x W. */
+gsize         pt_dataset_get_image_size     (PtDataset *self);
+
 G_END_DECLS
