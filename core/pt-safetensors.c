@@ -320,7 +320,10 @@ json_max_depth (const char *s,
       if (ch == '"')
         in_string = TRUE;
       else if (ch == '{' || ch == '[')
-        max_depth = MAX (max_depth, ++depth);
+        {
+          depth++;
+          max_depth = MAX (max_depth, depth);
+        }
       else if (ch == '}' || ch == ']')
         {
           if (--depth < 0)
