@@ -41,16 +41,15 @@ is_integer (const char *s)
 static gboolean
 label_in_range (gint64      v,
                 const char *name,
-                gsize       where,
-                const char *what,
+                gsize       index,
                 GError    **error)
 {
   if (v < -1 || v > PT_LABELS_MAX_CLASS)
     {
       g_set_error (error, PT_EMBEDDING_SET_ERROR, PT_EMBEDDING_SET_ERROR_INVALID,
-                   _("“%s”: the label at %s %" G_GSIZE_FORMAT " is %" G_GINT64_FORMAT
+                   _("“%s”: the label at index %" G_GSIZE_FORMAT " is %" G_GINT64_FORMAT
                      "; labels must be class numbers from 0 to %d, or -1 for unlabeled."),
-                   name, what, where, v, PT_LABELS_MAX_CLASS);
+                   name, index, v, PT_LABELS_MAX_CLASS);
       return FALSE;
     }
   return TRUE;
@@ -105,10 +104,14 @@ pt_labels_parse_text (const char *text,
       for (guint i = 0; i < n_lines; i++)
         {
           gint64 v = 0;
-          if (!g_ascii_string_to_signed (lines[i], 10, G_MININT64, G_MAXINT64, &v, NULL))
-            v = G_MAXINT64;   /* too long a number: reported as out of range */
-          if (!label_in_range (v, name, i + 1, _("line"), error))
-            return NULL;
+          if (!g_ascii_string_to_signed (lines[i], 10, -1, PT_LABELS_MAX_CLASS, &v, NULL))
+            {
+              g_set_error (error, PT_EMBEDDING_SET_ERROR, PT_EMBEDDING_SET_ERROR_INVALID,
+                           _("“%s”: the label at line %u is %s; labels must be class numbers "
+                             "from 0 to %d, or -1 for unlabeled."),
+                           name, i + 1, lines[i], PT_LABELS_MAX_CLASS);
+              return NULL;
+            }
           labels->values[i] = (int) v;
           max_label = MAX (max_label, (int) v);
         }
@@ -189,7 +192,7 @@ pt_labels_load (const char *path,
   labels->values = g_new0 (int, MAX (n, 1));
   for (guint64 i = 0; i < n; i++)
     {
-      if (!label_in_range (values[i], path, (gsize) i, _("index"), error))
+      if (!label_in_range (values[i], path, (gsize) i, error))
         return NULL;
       labels->values[i] = (int) values[i];
       max_label = MAX (max_label, labels->values[i]);
