@@ -33,7 +33,8 @@ static const struct {
 
 typedef struct {
   char        *name;
-  const float *data;
+  const void  *data;
+  gboolean     is_i64;
   guint64      shape[PT_SAFETENSORS_MAX_DIMS];
   guint        ndim;
   guint64      n_bytes;
@@ -75,12 +76,13 @@ pt_safetensors_writer_free (PtSafetensorsWriter *writer)
   g_free (writer);
 }
 
-void
-pt_safetensors_writer_add_f32 (PtSafetensorsWriter *writer,
-                               const char          *name,
-                               const float         *data,
-                               const guint64       *shape,
-                               guint                ndim)
+static void
+writer_add (PtSafetensorsWriter *writer,
+            const char          *name,
+            const void          *data,
+            gboolean             is_i64,
+            const guint64       *shape,
+            guint                ndim)
 {
   WriterTensor t = { 0 };
   guint64 count = 1;
@@ -101,12 +103,33 @@ pt_safetensors_writer_add_f32 (PtSafetensorsWriter *writer,
       t.shape[i] = shape[i];
     }
   g_return_if_fail (data != NULL || count == 0);
-  g_return_if_fail (g_uint64_checked_mul (&t.n_bytes, count, sizeof (float)));
+  g_return_if_fail (g_uint64_checked_mul (&t.n_bytes, count, is_i64 ? 8 : 4));
 
   t.name = g_strdup (name);
   t.data = data;
+  t.is_i64 = is_i64;
   t.ndim = ndim;
   g_array_append_val (writer->tensors, t);
+}
+
+void
+pt_safetensors_writer_add_f32 (PtSafetensorsWriter *writer,
+                               const char          *name,
+                               const float         *data,
+                               const guint64       *shape,
+                               guint                ndim)
+{
+  writer_add (writer, name, data, FALSE, shape, ndim);
+}
+
+void
+pt_safetensors_writer_add_i64 (PtSafetensorsWriter *writer,
+                               const char          *name,
+                               const gint64        *data,
+                               const guint64       *shape,
+                               guint                ndim)
+{
+  writer_add (writer, name, data, TRUE, shape, ndim);
 }
 
 void
@@ -185,7 +208,7 @@ pt_safetensors_writer_build_header (PtSafetensorsWriter *writer)
         g_string_append_c (json, ',');
       first = FALSE;
       append_json_string (json, t->name);
-      g_string_append (json, ":{\"dtype\":\"F32\",\"shape\":[");
+      g_string_append_printf (json, ":{\"dtype\":\"%s\",\"shape\":[", t->is_i64 ? "I64" : "F32");
       for (guint d = 0; d < t->ndim; d++)
         g_string_append_printf (json, "%s%" G_GUINT64_FORMAT, d > 0 ? "," : "", t->shape[d]);
       g_string_append_printf (json, "],\"data_offsets\":[%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT "]}",
@@ -814,6 +837,88 @@ pt_safetensors_read_i64 (PtSafetensors *st,
     }
   if (n_elements > 0)
     memcpy (out, st->data + t->begin, (gsize) n_elements * 8);
+  return TRUE;
+}
+
+static char *
+format_shape (const guint64 *shape,
+              guint          ndim)
+{
+  GString *out = g_string_new ("[");
+  for (guint i = 0; i < ndim; i++)
+    g_string_append_printf (out, "%s%" G_GUINT64_FORMAT, i > 0 ? ", " : "", shape[i]);
+  g_string_append_c (out, ']');
+  return g_string_free (out, FALSE);
+}
+
+gboolean
+pt_safetensors_read_named (PtSafetensors       *st,
+                           const PtNamedTensor *tensors,
+                           guint                n_tensors,
+                           gboolean             allow_extra,
+                           GError             **error)
+{
+  g_return_val_if_fail (st != NULL, FALSE);
+  g_return_val_if_fail (tensors != NULL || n_tensors == 0, FALSE);
+
+  g_autofree gboolean *used = g_new0 (gboolean, MAX (st->tensors->len, 1));
+
+  for (guint i = 0; i < n_tensors; i++)
+    {
+      const PtNamedTensor *want = &tensors[i];
+      int index = pt_safetensors_lookup (st, want->name);
+
+      if (index < 0)
+        {
+          g_set_error (error, PT_SAFETENSORS_ERROR, PT_SAFETENSORS_ERROR_NOT_FOUND,
+                       _("“%s” has no tensor called “%s”; it was not made for this model."),
+                       st->name, want->name);
+          return FALSE;
+        }
+      Tensor *t = get_tensor (st, (guint) index);
+      gboolean same = t->ndim == want->ndim;
+      for (guint d = 0; same && d < t->ndim; d++)
+        same = t->shape[d] == want->shape[d];
+      if (!same)
+        {
+          g_autofree char *have = format_shape (t->shape, t->ndim);
+          g_autofree char *need = format_shape (want->shape, want->ndim);
+          g_set_error (error, PT_SAFETENSORS_ERROR, PT_SAFETENSORS_ERROR_MISMATCH,
+                       _("“%s”: tensor “%s” has the shape %s where this model needs %s."),
+                       st->name, want->name, have, need);
+          return FALSE;
+        }
+      if (t->dtype == PT_SAFETENSORS_I64)
+        {
+          g_set_error (error, PT_SAFETENSORS_ERROR, PT_SAFETENSORS_ERROR_MISMATCH,
+                       _("“%s”: tensor “%s” holds integers where floating-point weights "
+                         "are expected."), st->name, want->name);
+          return FALSE;
+        }
+      g_return_val_if_fail (want->data != NULL || t->n_elements == 0, FALSE);
+      used[index] = TRUE;
+    }
+
+  if (!allow_extra)
+    for (guint i = 0; i < st->tensors->len; i++)
+      {
+        Tensor *t = get_tensor (st, i);
+        if (!used[i] && t->dtype != PT_SAFETENSORS_I64)
+          {
+            g_set_error (error, PT_SAFETENSORS_ERROR, PT_SAFETENSORS_ERROR_MISMATCH,
+                         _("“%s” holds a tensor “%s” that this model does not have; "
+                           "it was made for a different model."), st->name, t->name);
+            return FALSE;
+          }
+      }
+
+  for (guint i = 0; i < n_tensors; i++)
+    {
+      int index = pt_safetensors_lookup (st, tensors[i].name);
+      gboolean ok = pt_safetensors_read_f32 (st, tensors[i].name, tensors[i].data,
+                                             get_tensor (st, (guint) index)->n_elements, NULL);
+      g_assert (ok);
+    }
   return TRUE;
 }
 

@@ -6,7 +6,7 @@
  * data_offsets [begin, end) relative to the data area; "__metadata__" maps
  * strings to strings.
  *
- * Writing: F32 tensors, little endian, contiguous in the order added,
+ * Writing: F32 (and I64) tensors, little endian, contiguous in the order added,
  * metadata as strings; the file is written atomically.
  *
  * Reading checks every rule before touching tensor data: N within the file
@@ -60,6 +60,13 @@ void                 pt_safetensors_writer_free         (PtSafetensorsWriter *wr
 void                 pt_safetensors_writer_add_f32      (PtSafetensorsWriter *writer,
                                                          const char          *name,
                                                          const float         *data,
+                                                         const guint64       *shape,
+                                                         guint                ndim);
+
+/* Adds an int64 tensor (e.g. BatchNorm's num_batches_tracked), same rules. */
+void                 pt_safetensors_writer_add_i64      (PtSafetensorsWriter *writer,
+                                                         const char          *name,
+                                                         const gint64        *data,
                                                          const guint64       *shape,
                                                          guint                ndim);
 
@@ -122,6 +129,24 @@ gboolean       pt_safetensors_read_i64        (PtSafetensors  *st,
                                                gint64         *out,
                                                guint64         n_elements,
                                                GError        **error);
+
+/* One named parameter tensor of a model (e.g. from the engine's registry). */
+typedef struct {
+  const char    *name;
+  float         *data;    /* filled by pt_safetensors_read_named */
+  const guint64 *shape;
+  guint          ndim;
+} PtNamedTensor;
+
+/* Loads a whole set of parameters, all or nothing: first checks that each
+ * of @tensors exists with exactly its shape and a floating dtype, and
+ * (unless @allow_extra) that the file holds no other floating tensor; only
+ * then copies them. On error no destination has been written. */
+gboolean       pt_safetensors_read_named      (PtSafetensors       *st,
+                                               const PtNamedTensor *tensors,
+                                               guint                n_tensors,
+                                               gboolean             allow_extra,
+                                               GError             **error);
 
 /* A "__metadata__" value, or NULL. */
 const char    *pt_safetensors_get_metadata    (PtSafetensors  *st,

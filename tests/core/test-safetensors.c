@@ -505,6 +505,117 @@ test_safetensors_fuzz (void)
   g_assert_cmpuint (n_ok, >, 0);
 }
 
+static void
+test_safetensors_named (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = fixture_path ("mixed.safetensors");
+  g_autoptr(PtSafetensors) st = pt_safetensors_load (path, &error);
+  g_assert_no_error (error);
+
+  float conv[18], mean[2], half[5], bf[3];
+  guint64 conv_shape[4] = { 2, 1, 3, 3 }, mean_shape[1] = { 2 }, half_shape[1] = { 5 },
+          bf_shape[1] = { 3 }, wrong_shape[2] = { 18, 1 };
+  PtNamedTensor all[4] = {
+    { "conv.weight", conv, conv_shape, 4 },
+    { "bn.running_mean", mean, mean_shape, 1 },
+    { "half", half, half_shape, 1 },
+    { "bf", bf, bf_shape, 1 },
+  };
+
+  /* Every failure leaves the destinations untouched. */
+#define RESET() do { for (int i_ = 0; i_ < 18; i_++) conv[i_] = 42.0f; \
+                     mean[0] = mean[1] = 42.0f; } while (0)
+#define UNTOUCHED() do { for (int i_ = 0; i_ < 18; i_++) g_assert_cmpfloat (conv[i_], ==, 42.0f); \
+                         g_assert_cmpfloat (mean[0], ==, 42.0f); } while (0)
+
+  /* A tensor of the model missing from the file (listed last). */
+  RESET ();
+  PtNamedTensor with_missing[5];
+  memcpy (with_missing, all, sizeof all);
+  with_missing[4] = (PtNamedTensor) { "fc.weight", mean, mean_shape, 1 };
+  g_assert_false (pt_safetensors_read_named (st, with_missing, 5, FALSE, &error));
+  g_assert_error (error, PT_SAFETENSORS_ERROR, PT_SAFETENSORS_ERROR_NOT_FOUND);
+  g_assert_nonnull (strstr (error->message, "fc.weight"));
+  g_clear_error (&error);
+  UNTOUCHED ();
+
+  /* The same element count in another shape. */
+  PtNamedTensor reshaped[4];
+  memcpy (reshaped, all, sizeof all);
+  reshaped[3] = all[0];
+  reshaped[0] = (PtNamedTensor) { "bf", bf, bf_shape, 1 };
+  reshaped[3].shape = wrong_shape;
+  reshaped[3].ndim = 2;
+  g_assert_false (pt_safetensors_read_named (st, reshaped, 4, FALSE, &error));
+  g_assert_error (error, PT_SAFETENSORS_ERROR, PT_SAFETENSORS_ERROR_MISMATCH);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "[2, 1, 3, 3]"));
+  g_assert_nonnull (strstr (error->message, "[18, 1]"));
+  g_clear_error (&error);
+  UNTOUCHED ();
+
+  /* A file tensor the model lacks. */
+  g_assert_false (pt_safetensors_read_named (st, all, 3, FALSE, &error));
+  g_assert_error (error, PT_SAFETENSORS_ERROR, PT_SAFETENSORS_ERROR_MISMATCH);
+  g_assert_nonnull (strstr (error->message, "“bf”"));
+  g_clear_error (&error);
+  UNTOUCHED ();
+
+  /* An integer tensor asked for as weights. */
+  gint64 dummy[2];
+  guint64 steps_shape[1] = { 2 };
+  PtNamedTensor ints[1] = { { "steps", (float *) dummy, steps_shape, 1 } };
+  g_assert_false (pt_safetensors_read_named (st, ints, 1, TRUE, &error));
+  g_assert_error (error, PT_SAFETENSORS_ERROR, PT_SAFETENSORS_ERROR_MISMATCH);
+  g_clear_error (&error);
+
+  /* Allowed extras, then the full set (the I64 tensor never counts as extra). */
+  g_assert_true (pt_safetensors_read_named (st, all, 3, TRUE, &error));
+  g_assert_no_error (error);
+  RESET ();
+  g_assert_true (pt_safetensors_read_named (st, all, 4, FALSE, &error));
+  g_assert_no_error (error);
+  float expected[18];
+  expected_conv (expected);
+  g_assert_cmpmem (conv, sizeof conv, expected, sizeof expected);
+  g_assert_true (mean[0] == (float) (1.0 / 3.0));
+  g_assert_cmpfloat (bf[1], ==, -3.0f);
+  g_assert_cmpfloat (half[3], ==, 65504.0f);
+#undef RESET
+#undef UNTOUCHED
+}
+
+static void
+test_safetensors_write_i64 (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("pt-st-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (dir, "bn.safetensors", NULL);
+  g_autoptr(PtSafetensorsWriter) w = pt_safetensors_writer_new ();
+  float weight[3] = { 1, 2, 3 };
+  gint64 tracked = 1234567890123;
+  guint64 shape[1] = { 3 };
+
+  pt_safetensors_writer_add_f32 (w, "bn.weight", weight, shape, 1);
+  pt_safetensors_writer_add_i64 (w, "bn.num_batches_tracked", &tracked, NULL, 0);
+  g_autoptr(GBytes) header = pt_safetensors_writer_build_header (w);
+  g_autofree char *json = g_strndup ((const char *) g_bytes_get_data (header, NULL) + 8,
+                                     g_bytes_get_size (header) - 8);
+  g_assert_nonnull (strstr (json, "\"bn.num_batches_tracked\":{\"dtype\":\"I64\",\"shape\":[],"
+                                  "\"data_offsets\":[12,20]}"));
+  g_assert_true (pt_safetensors_writer_save (w, path, &error));
+  g_assert_no_error (error);
+
+  g_autoptr(PtSafetensors) st = pt_safetensors_load (path, &error);
+  g_assert_no_error (error);
+  gint64 back = 0;
+  g_assert_true (pt_safetensors_read_i64 (st, "bn.num_batches_tracked", &back, 1, &error));
+  g_assert_cmpint (back, ==, tracked);
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -515,5 +626,7 @@ main (int argc, char **argv)
   g_test_add_func ("/core/safetensors/hostile", test_safetensors_hostile);
   g_test_add_func ("/core/safetensors/half", test_safetensors_half);
   g_test_add_func ("/core/safetensors/fuzz", test_safetensors_fuzz);
+  g_test_add_func ("/core/safetensors/named", test_safetensors_named);
+  g_test_add_func ("/core/safetensors/write-i64", test_safetensors_write_i64);
   return g_test_run ();
 }
