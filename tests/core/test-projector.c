@@ -237,6 +237,33 @@ test_projector_bundle (void)
   g_rmdir (parent);
 }
 
+/* A wish for huge thumbnails is shrunk to fit 8192 x 8192. */
+static void
+test_projector_sprite_clamp (void)
+{
+  float emb[5] = { 1, 2, 3, 4, 5 };
+  PtProjectorExport exp = { .embeddings = emb, .n = 5, .d = 1,
+                            .thumb_func = thumb_cb, .thumb_size = 5000 };
+  g_autoptr(GError) error = NULL;
+  guint thumb = 0;
+  g_autoptr(GdkPixbuf) sprite = pt_projector_build_sprite (&exp, &thumb, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (thumb, ==, PT_PROJECTOR_MAX_SPRITE / 3);
+  g_assert_cmpint (gdk_pixbuf_get_width (sprite), ==, 3 * thumb);
+  g_assert_cmpint (gdk_pixbuf_get_height (sprite), ==, 3 * thumb);
+  g_assert_cmpint (gdk_pixbuf_get_width (sprite), <=, PT_PROJECTOR_MAX_SPRITE);
+
+  /* Cell 4 (row 1, column 1) holds image 4's colour, cell 5 is empty. */
+  guint8 rgb[3];
+  pixel_at (sprite, (int) (thumb + thumb / 2), (int) (thumb + thumb / 2), rgb);
+  g_assert_cmpuint (rgb[0], ==, 80);
+  g_assert_cmpuint (rgb[1], ==, 175);
+  g_assert_cmpuint (rgb[2], ==, 28);
+  pixel_at (sprite, (int) (2 * thumb + 1), (int) (thumb + 1), rgb);
+  g_assert_cmpuint (rgb[0], ==, 255);
+}
+
 static void
 test_projector_minimal (void)
 {
@@ -476,6 +503,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/core/projector/layout", test_projector_layout);
   g_test_add_func ("/core/projector/bundle", test_projector_bundle);
+  g_test_add_func ("/core/projector/sprite-clamp", test_projector_sprite_clamp);
   g_test_add_func ("/core/projector/minimal", test_projector_minimal);
   g_test_add_func ("/core/projector/refused", test_projector_refused);
   g_test_add_func ("/core/projector/failed-write", test_projector_failed_write);
