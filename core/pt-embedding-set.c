@@ -47,9 +47,9 @@ label_in_range (gint64      v,
   if (v < -1 || v > PT_LABELS_MAX_CLASS)
     {
       g_set_error (error, PT_EMBEDDING_SET_ERROR, PT_EMBEDDING_SET_ERROR_INVALID,
-                   _("“%s”: the label at index %" G_GSIZE_FORMAT " is %" G_GINT64_FORMAT
-                     "; labels must be class numbers from 0 to %d, or -1 for unlabeled."),
-                   name, index, v, PT_LABELS_MAX_CLASS);
+                   _("“%s”: the label at index %zu is %lld; labels must be class numbers "
+                     "from 0 to %d, or -1 for unlabeled."),
+                   name, (size_t) index, (long long) v, PT_LABELS_MAX_CLASS);
       return FALSE;
     }
   return TRUE;
@@ -273,8 +273,8 @@ pt_embedding_set_load (const char *npy_path,
   if (n == 0 || d == 0)
     {
       g_set_error (error, PT_EMBEDDING_SET_ERROR, PT_EMBEDDING_SET_ERROR_INVALID,
-                   _("“%s” holds no embeddings (its shape is %" G_GUINT64_FORMAT " x %"
-                     G_GUINT64_FORMAT ")."), npy_path, n, d);
+                   _("“%s” holds no embeddings (its shape is %llu x %llu)."),
+                   npy_path, (unsigned long long) n, (unsigned long long) d);
       return NULL;
     }
   if (n > G_MAXINT || d > G_MAXINT)

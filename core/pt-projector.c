@@ -58,8 +58,8 @@ check_export (const PtProjectorExport *exp,
     if (!isfinite (exp->embeddings[i]))
       {
         g_set_error (error, PT_PROJECTOR_ERROR, PT_PROJECTOR_ERROR_INVALID,
-                     _("The embedding of point %" G_GSIZE_FORMAT " holds a value that is "
-                       "not a finite number; the run probably diverged."), i / exp->d);
+                     _("The embedding of point %zu holds a value that is not a finite "
+                       "number; the run probably diverged."), (size_t) (i / exp->d));
         return FALSE;
       }
 
