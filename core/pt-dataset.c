@@ -716,23 +716,45 @@ typedef struct {
   PtParallelFunc  func;
   gpointer        user_data;
   GCancellable   *cancellable;
+  GMutex          lock;
+  GCond           cond;      /* a worker finished a chunk or exited */
+  int             n_running; /* workers still running (under lock) */
 } ParallelJob;
+
+/* Takes and runs chunks until none is left; returns FALSE when there was
+ * nothing to take. */
+static gboolean
+parallel_run_chunk (ParallelJob *job)
+{
+  guint start, end;
+
+  if (g_cancellable_is_cancelled (job->cancellable))
+    return FALSE;
+  start = (guint) g_atomic_int_add (&job->next, (gint) job->chunk);
+  if (start >= job->n)
+    return FALSE;
+  end = MIN (start + job->chunk, job->n);
+  for (guint i = start; i < end; i++)
+    job->func (i, job->user_data);
+  g_atomic_int_add (&job->done, (gint) (end - start));
+  return TRUE;
+}
 
 static gpointer
 parallel_worker (gpointer data)
 {
   ParallelJob *job = data;
 
-  while (!g_cancellable_is_cancelled (job->cancellable))
+  while (parallel_run_chunk (job))
     {
-      guint start = (guint) g_atomic_int_add (&job->next, (gint) job->chunk);
-
-      if (start >= job->n)
-        break;
-      for (guint i = start; i < MIN (start + job->chunk, job->n); i++)
-        job->func (i, job->user_data);
-      g_atomic_int_add (&job->done, (gint) (MIN (start + job->chunk, job->n) - start));
+      g_mutex_lock (&job->lock);
+      g_cond_signal (&job->cond);
+      g_mutex_unlock (&job->lock);
     }
+  g_mutex_lock (&job->lock);
+  job->n_running--;
+  g_cond_signal (&job->cond);
+  g_mutex_unlock (&job->lock);
   return NULL;
 }
 
@@ -756,24 +778,39 @@ _pt_dataset_parallel_for (guint           n,
   g_autoptr(GPtrArray) threads = g_ptr_array_new ();
 
   g_assert (n <= G_MAXINT / 2);
+  g_mutex_init (&job.lock);
+  g_cond_init (&job.cond);
 
-  for (int t = 1; t < n_threads && (guint) t * job.chunk < n; t++)
-    g_ptr_array_add (threads, g_thread_new ("pt-dataset", parallel_worker, &job));
-
-  /* The calling thread works too, and reports progress between its chunks. */
-  while (!g_cancellable_is_cancelled (cancellable))
+  /* Tiny jobs stay on this thread: a thread hand-off costs more than they do. */
+  for (int t = 1; t < n_threads && (gsize) t * job.chunk * 4 < n; t++)
     {
-      guint start = (guint) g_atomic_int_add (&job.next, (gint) job.chunk);
-
-      if (start >= n)
-        break;
-      for (guint i = start; i < MIN (start + job.chunk, n); i++)
-        func (i, user_data);
-      g_atomic_int_add (&job.done, (gint) (MIN (start + job.chunk, n) - start));
-      if (progress != NULL)
-        progress ((double) g_atomic_int_get (&job.done) / n, progress_data);
+      job.n_running++;
+      g_ptr_array_add (threads, g_thread_new ("pt-dataset", parallel_worker, &job));
     }
+
+  /* The calling thread works too, and alone reports progress: between its
+   * own chunks, then as the workers finish theirs. */
+  while (parallel_run_chunk (&job))
+    if (progress != NULL)
+      progress ((double) g_atomic_int_get (&job.done) / n, progress_data);
+
+  g_mutex_lock (&job.lock);
+  while (job.n_running > 0)
+    {
+      guint before = (guint) g_atomic_int_get (&job.done);
+
+      g_cond_wait (&job.cond, &job.lock);
+      if (progress != NULL && (guint) g_atomic_int_get (&job.done) != before)
+        {
+          g_mutex_unlock (&job.lock);
+          progress ((double) g_atomic_int_get (&job.done) / n, progress_data);
+          g_mutex_lock (&job.lock);
+        }
+    }
+  g_mutex_unlock (&job.lock);
 
   for (guint t = 0; t < threads->len; t++)
     g_thread_join (g_ptr_array_index (threads, t));
+  g_mutex_clear (&job.lock);
+  g_cond_clear (&job.cond);
 }
