@@ -539,7 +539,7 @@ test_folder_quarantine (void)
   PtDatasetOptions o = { .resolution = 16 };
   const guint8 *idat;
   char *good[6] = { NULL };
-  char *bad[10] = { NULL };
+  char *bad[12] = { NULL };
 
   /* Good files. */
   good[0] = pt_test_write_bytes (cats, "a.png", png);
@@ -573,6 +573,12 @@ test_folder_quarantine (void)
   bad[8] = pt_test_write (dogs, "scan.tga", pt_test_tga, sizeof pt_test_tga);
   bad[9] = g_build_filename (dir, "loose.png", NULL);
   g_file_set_contents (bad[9], g_bytes_get_data (png, NULL), png_len, NULL);
+  /* Unreadable even as root: a dangling symbolic link. */
+  bad[10] = g_build_filename (cats, "dangling.png", NULL);
+  g_assert_cmpint (symlink ("no-such-target.png", bad[10]), ==, 0);
+  /* A folder inside a class folder. */
+  bad[11] = g_build_filename (dogs, "nested.png", NULL);
+  g_assert_cmpint (g_mkdir (bad[11], 0755), ==, 0);
 
   d = open_or_fail (dir, PT_SPLIT_TRAIN, &o);
 
@@ -592,7 +598,7 @@ test_folder_quarantine (void)
   g_assert_cmpint (pt_dataset_get_label (d, 2), ==, 0);
   g_assert_cmpint (pt_dataset_get_label (d, 3), ==, 1);
 
-  g_assert_cmpuint (pt_dataset_get_n_quarantined (d), ==, 10);
+  g_assert_cmpuint (pt_dataset_get_n_quarantined (d), ==, 12);
   assert_quarantined (d, bad[0], "truncated");
   assert_quarantined (d, bad[1], "truncated JPEG");
   assert_quarantined (d, bad[2], "CRC mismatch in chunk “IDAT”");
@@ -603,6 +609,8 @@ test_folder_quarantine (void)
   assert_quarantined (d, bad[7], "is in BMP format");
   assert_quarantined (d, bad[8], "is in TGA format");
   assert_quarantined (d, bad[9], "outside the class subfolders");
+  assert_quarantined (d, bad[10], "cannot be read: No such file or directory");
+  assert_quarantined (d, bad[11], "is a folder, not an image file");
 
   if (geteuid () != 0)
     {
