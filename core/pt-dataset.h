@@ -145,4 +145,14 @@ const int    *pt_dataset_get_labels         (PtDataset *self);
 /* Bytes of one image: C x H x W. */
 gsize         pt_dataset_get_image_size     (PtDataset *self);
 
+/* Sanity report. Per-channel pixel mean and standard deviation on a 0..1
+ * scale (C entries each; the normalisation a training run uses). */
+void          pt_dataset_compute_channel_stats (PtDataset *self,
+                                                double    *mean,
+                                                double    *std);
+/* Images that repeat an earlier image byte for byte. */
+guint         pt_dataset_count_duplicates   (PtDataset *self);
+/* Images whose pixels all have one value (blank frames, failed scans). */
+guint         pt_dataset_count_constant     (PtDataset *self);
+
 G_END_DECLS

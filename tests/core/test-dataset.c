@@ -874,6 +874,41 @@ test_memory (void)
   g_assert_cmpstr (pt_dataset_get_content_hash (d), !=, pt_dataset_get_content_hash (d3));
   g_assert_cmpstr (pt_dataset_get_class_name (d3, 1), ==, "1");
 
+  {
+    /* The sanity report: exact mean and std, duplicates, blank images. */
+    const guint8 dup_pixels[] = { 5, 5, 5, 5, 1, 2, 1, 3, 5, 5, 5, 5, 1, 2, 1, 3, 9, 9, 9, 9 };
+    g_autoptr(PtDataset) dups = pt_dataset_new_from_memory ("d", 1, 2, 2, 5, dup_pixels, NULL, 0, NULL);
+    g_autoptr(PtDataset) rgb = NULL;
+    guint8 rgb_pixels[2 * 3 * 4];
+    double mean[3], std[3];
+
+    pt_dataset_compute_channel_stats (d, mean, std);
+    g_assert_cmpfloat_with_epsilon (mean[0], 115.0 / 255.0, 1e-12);
+    /* Values 0, 10, ..., 230: variance = 100 * (24^2 - 1) / 12. */
+    g_assert_cmpfloat_with_epsilon (std[0], sqrt (100.0 * 575 / 12) / 255.0, 1e-9);
+    g_assert_cmpuint (pt_dataset_count_duplicates (d), ==, 0);
+    g_assert_cmpuint (pt_dataset_count_constant (d), ==, 0);
+    g_assert_cmpuint (pt_dataset_count_duplicates (dups), ==, 2);
+    g_assert_cmpuint (pt_dataset_count_constant (dups), ==, 3);
+
+    /* Channels apart: R = 0, G = 255, B alternates 0 / 255. */
+    for (int i = 0; i < 2; i++)
+      for (int k = 0; k < 4; k++)
+        {
+          rgb_pixels[i * 12 + k] = 0;
+          rgb_pixels[i * 12 + 4 + k] = 255;
+          rgb_pixels[i * 12 + 8 + k] = (k % 2) ? 255 : 0;
+        }
+    rgb = pt_dataset_new_from_memory ("rgb", 3, 2, 2, 2, rgb_pixels, NULL, 0, NULL);
+    pt_dataset_compute_channel_stats (rgb, mean, std);
+    g_assert_cmpfloat_with_epsilon (mean[0], 0.0, 1e-12);
+    g_assert_cmpfloat_with_epsilon (mean[1], 1.0, 1e-12);
+    g_assert_cmpfloat_with_epsilon (mean[2], 0.5, 1e-12);
+    g_assert_cmpfloat_with_epsilon (std[0], 0.0, 1e-12);
+    g_assert_cmpfloat_with_epsilon (std[2], 0.5, 1e-12);
+    g_assert_cmpuint (pt_dataset_count_duplicates (rgb), ==, 1);
+  }
+
   unlabeled = pt_dataset_new_from_memory ("u", 1, 2, 2, 6, pixels, NULL, 0, NULL);
   g_assert_cmpint (pt_dataset_get_n_classes (unlabeled), ==, 0);
   g_assert_cmpint (pt_dataset_get_label (unlabeled, 5), ==, -1);
