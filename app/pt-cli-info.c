@@ -43,10 +43,11 @@ print_json (PtDataset          *dataset,
   g_autoptr(JsonBuilder) b = json_builder_new ();
   const guint *counts = pt_dataset_get_class_counts (dataset);
   int channels = pt_dataset_get_channels (dataset);
+  g_autofree char *spec_shown = g_utf8_make_valid (pt_dataset_get_spec (dataset), -1);
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "spec");
-  json_builder_add_string_value (b, pt_dataset_get_spec (dataset));
+  json_builder_add_string_value (b, spec_shown);
   json_builder_set_member_name (b, "title");
   json_builder_add_string_value (b, pt_dataset_get_title (dataset));
   json_builder_set_member_name (b, "split");
@@ -77,9 +78,11 @@ print_json (PtDataset          *dataset,
   json_builder_begin_array (b);
   for (guint i = 0; i < pt_dataset_get_n_quarantined (dataset); i++)
     {
+      g_autofree char *shown = g_filename_display_name (pt_dataset_get_quarantined_path (dataset, i));
+
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "path");
-      json_builder_add_string_value (b, pt_dataset_get_quarantined_path (dataset, i));
+      json_builder_add_string_value (b, shown);
       json_builder_set_member_name (b, "reason");
       json_builder_add_string_value (b, pt_dataset_get_quarantined_reason (dataset, i));
       json_builder_end_object (b);

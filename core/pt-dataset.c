@@ -317,6 +317,14 @@ pt_dataset_open (const char             *spec,
   if (!ok)
     {
       _pt_dataset_data_clear (&data);
+      /* Messages name files: keep them valid UTF-8 for labels and JSON. */
+      if (error != NULL && *error != NULL && !g_utf8_validate ((*error)->message, -1, NULL))
+        {
+          char *valid = g_utf8_make_valid ((*error)->message, -1);
+
+          g_free ((*error)->message);
+          (*error)->message = valid;
+        }
       return NULL;
     }
   if (progress != NULL)

@@ -60,7 +60,7 @@ G_DECLARE_FINAL_TYPE (PtDataset, pt_dataset, PT, DATASET, GObject)
 
 GQuark        pt_dataset_error_quark        (void);
 
-/* Opens a dataset split. Errors name the file and the problem. */
+/* Opens a dataset split. Errors name the file and the problem (valid UTF-8). */
 PtDataset    *pt_dataset_open               (const char             *spec,
                                              PtSplit                 split,
                                              const PtDatasetOptions *options,
@@ -117,7 +117,9 @@ const guint  *pt_dataset_get_class_counts   (PtDataset *self);
 /* Hex SHA-256 over the shape, pixels and labels: the identity a run records. */
 const char   *pt_dataset_get_content_hash   (PtDataset *self);
 
-/* Files skipped while loading a folder, each with a one-sentence reason. */
+/* Files skipped while loading a folder, each with a one-sentence reason.
+ * Paths are in the file-name encoding (g_filename_display_name () to show
+ * them); reasons are valid UTF-8. */
 guint         pt_dataset_get_n_quarantined  (PtDataset *self);
 const char   *pt_dataset_get_quarantined_path   (PtDataset *self, guint i);
 const char   *pt_dataset_get_quarantined_reason (PtDataset *self, guint i);

@@ -539,7 +539,7 @@ test_folder_quarantine (void)
   PtDatasetOptions o = { .resolution = 16 };
   const guint8 *idat;
   char *good[6] = { NULL };
-  char *bad[12] = { NULL };
+  char *bad[13] = { NULL };
 
   /* Good files. */
   good[0] = pt_test_write_bytes (cats, "a.png", png);
@@ -579,6 +579,8 @@ test_folder_quarantine (void)
   /* A folder inside a class folder. */
   bad[11] = g_build_filename (dogs, "nested.png", NULL);
   g_assert_cmpint (g_mkdir (bad[11], 0755), ==, 0);
+  /* A file name that is not UTF-8. */
+  bad[12] = pt_test_write (cats, "\xff\xfe.png", "junk", 4);
 
   d = open_or_fail (dir, PT_SPLIT_TRAIN, &o);
 
@@ -598,7 +600,7 @@ test_folder_quarantine (void)
   g_assert_cmpint (pt_dataset_get_label (d, 2), ==, 0);
   g_assert_cmpint (pt_dataset_get_label (d, 3), ==, 1);
 
-  g_assert_cmpuint (pt_dataset_get_n_quarantined (d), ==, 12);
+  g_assert_cmpuint (pt_dataset_get_n_quarantined (d), ==, 13);
   assert_quarantined (d, bad[0], "truncated");
   assert_quarantined (d, bad[1], "truncated JPEG");
   assert_quarantined (d, bad[2], "CRC mismatch in chunk “IDAT”");
@@ -611,6 +613,20 @@ test_folder_quarantine (void)
   assert_quarantined (d, bad[9], "outside the class subfolders");
   assert_quarantined (d, bad[10], "cannot be read: No such file or directory");
   assert_quarantined (d, bad[11], "is a folder, not an image file");
+  {
+    /* The path stays the real file name; the reason is valid UTF-8. */
+    guint k;
+
+    for (k = 0; k < pt_dataset_get_n_quarantined (d); k++)
+      {
+        g_assert_true (g_utf8_validate (pt_dataset_get_quarantined_reason (d, k), -1, NULL));
+        if (strcmp (pt_dataset_get_quarantined_path (d, k), bad[12]) == 0)
+          break;
+      }
+    g_assert_cmpuint (k, <, pt_dataset_get_n_quarantined (d));
+    g_assert_nonnull (strstr (pt_dataset_get_quarantined_reason (d, k), "\xef\xbf\xbd"));
+    g_assert_nonnull (strstr (pt_dataset_get_quarantined_reason (d, k), "not a PNG or JPEG"));
+  }
 
   if (geteuid () != 0)
     {
