@@ -161,7 +161,7 @@ add_row (GtkGrid    *grid,
          GtkWidget  *control,
          const char *tooltip)
 {
-  GtkWidget *l = gtk_label_new (label);
+  GtkWidget *l = gtk_label_new_with_mnemonic (label);
 
   gtk_label_set_xalign (GTK_LABEL (l), 0);
   gtk_widget_set_hexpand (l, TRUE);
@@ -292,7 +292,7 @@ pt_pretrain_page_build_plots (PtPretrainPage *self)
 {
   self->loss_plot = PT_LINE_PLOT (pt_line_plot_new (_("Loss"), _("step")));
   self->lr_plot = PT_LINE_PLOT (pt_line_plot_new (_("Learning rate"), _("step")));
-  self->health_plot = PT_LINE_PLOT (pt_line_plot_new (_("Embedding spread (std of normalized features)"), _("step")));
+  self->health_plot = PT_LINE_PLOT (pt_line_plot_new (_("Embedding spread"), _("step")));
   self->rank_plot = PT_LINE_PLOT (pt_line_plot_new (_("Effective rank"), _("step")));
 
   pt_line_plot_add_series (self->loss_plot, _("loss"), NULL, FALSE);
@@ -300,10 +300,11 @@ pt_pretrain_page_build_plots (PtPretrainPage *self)
   pt_line_plot_add_series (self->health_plot, _("std"), NULL, FALSE);
   pt_line_plot_add_series (self->rank_plot, _("rank"), NULL, FALSE);
 
+  PtLinePlot *plots[] = { self->loss_plot, self->lr_plot, self->health_plot, self->rank_plot };
+
   for (int i = 0; i < 4; i++)
     {
-      GtkWidget *plot = GTK_WIDGET ((PtLinePlot *[]) { self->loss_plot, self->lr_plot,
-                                                       self->health_plot, self->rank_plot }[i]);
+      GtkWidget *plot = GTK_WIDGET (plots[i]);
       gtk_widget_set_size_request (plot, -1, 200);
       gtk_widget_add_css_class (plot, "pt-card");
       gtk_grid_attach (self->plots_grid, plot, i % 2, i / 2, 1, 1);
