@@ -230,7 +230,10 @@ pt_pretrain_page_rebuild_params (PtPretrainPage *self)
       int digits = p->integer ? 0 : (fabs (p->default_value) < 0.01 && p->default_value != 0 ? 5 : 3);
       double step = p->integer ? 1 : pow (10, -MIN (digits, 3));
       GtkSpinButton *spin = make_spin (p->min_value, p->max_value, step, p->default_value, digits);
-      g_autofree char *label = g_strdup_printf ("%s%s", p->name, p->live ? " ●" : "");
+      /* Doubled underscores: parameter names are not mnemonics. */
+      g_auto(GStrv) parts = g_strsplit (p->name, "_", -1);
+      g_autofree char *escaped = g_strjoinv ("__", parts);
+      g_autofree char *label = g_strdup_printf ("%s%s", escaped, p->live ? " ●" : "");
 
       (void) span;
       g_object_set_data_full (G_OBJECT (spin), "pt-param", g_strdup (p->name), g_free);
