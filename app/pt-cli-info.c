@@ -15,7 +15,7 @@ static void
 on_progress_cb (double   fraction,
                 gpointer user_data)
 {
-  pt_cli_progress_update (user_data, (guint64) (fraction * 1000), 1000, NULL);
+  pt_cli_progress_update (user_data, (guint64) (fraction * 100), 100, NULL);
 }
 
 static void
@@ -110,7 +110,7 @@ pt_cli_info_main (int    argc,
 {
   gboolean json = FALSE;
   g_autofree char *split_name = NULL;
-  int resolution = 0;
+  int resolution = -1;
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(PtDataset) dataset = NULL;
@@ -146,9 +146,9 @@ pt_cli_info_main (int    argc,
       else
         return pt_cli_usage_error ("info", _("--split must be train or test, not “%s”"), split_name);
     }
-  if (resolution != 0 && (resolution < 4 || resolution > 1024))
+  if (resolution != -1 && (resolution < 4 || resolution > 1024))
     return pt_cli_usage_error ("info", _("--resolution must be between 4 and 1024"));
-  options.resolution = resolution;
+  options.resolution = MAX (resolution, 0);
 
   progress = pt_cli_progress_new (!json);
   start = g_get_monotonic_time ();

@@ -6,7 +6,7 @@
 #include <glib/gi18n.h>
 
 #include "pt-build-config.h"
-#include "pt-rng.h"
+#include "pt-aug-rng.h"
 
 G_DEFINE_QUARK (pt-augment-error-quark, pt_augment_error)
 
@@ -1063,34 +1063,30 @@ taps_init (Taps   *taps,
   for (int o = 0; o < out_size; o++)
     {
       double centre = x0 + (o + 0.5) * scale;
-      int first = (int) floor (centre - support);
-      double sum = 0;
-      int lo = CLAMP (first, 0, in_size - 1);
+      /* Pillow's bounds: taps past the image edges are dropped and the
+       * rest renormalized (what torchvision gets from PIL). */
+      int lo = MAX (0, (int) floor (centre - support + 0.5));
+      int hi = MIN (in_size, (int) floor (centre + support + 0.5));
       float *w = taps->w + (gsize) o * n;
+      double sum = 0;
 
-      /* Taps past the edges fold onto the edge pixel (replicate). */
-      lo = MIN (lo, MAX (0, in_size - n));
-      taps->start[o] = lo;
-      for (int i = first; i < first + n; i++)
+      hi = MIN (hi, lo + n);
+      taps->start[o] = MIN (lo, in_size - 1);
+      for (int i = lo; i < hi; i++)
         {
           double t = fabs ((i + 0.5 - centre) / support);
           double k = t < 1.0 ? 1.0 - t : 0.0;
-          int j = CLAMP (i, 0, in_size - 1) - lo;
 
-          if (k <= 0)
-            continue;
-          if (j >= 0 && j < n)
-            {
-              w[j] += (float) k;
-              sum += k;
-            }
+          w[i - lo] = (float) k;
+          sum += k;
         }
       if (sum <= 0)
         {
-          /* Degenerate box: nearest pixel. */
-          int j = CLAMP ((int) floor (centre), 0, in_size - 1) - lo;
-          w[CLAMP (j, 0, n - 1)] = 1.0f;
-          sum = 1.0;
+          /* Degenerate box (outside the image): nearest pixel. */
+          taps->start[o] = CLAMP ((int) floor (centre), 0, in_size - 1);
+          memset (w, 0, sizeof (float) * n);
+          w[0] = 1.0f;
+          continue;
         }
       for (int j = 0; j < n; j++)
         w[j] = (float) (w[j] / sum);
@@ -1171,7 +1167,7 @@ pt_augment_resize (float       *dst,
 
 /* torchvision's RandomResizedCrop.get_params, integer box. */
 static void
-draw_crop (PtRng               *rng,
+draw_crop (PtAugRng               *rng,
            const PtAugOpParams *params,
            int                  H,
            int                  W,
@@ -1184,15 +1180,15 @@ draw_crop (PtRng               *rng,
 
   for (int attempt = 0; attempt < 10; attempt++)
     {
-      double target = area * pt_rng_range (rng, params->min, params->max);
-      double aspect = exp (pt_rng_range (rng, log_lo, log_hi));
+      double target = area * pt_aug_rng_range (rng, params->min, params->max);
+      double aspect = exp (pt_aug_rng_range (rng, log_lo, log_hi));
 
       w = (int) rint (sqrt (target * aspect));
       h = (int) rint (sqrt (target / aspect));
       if (w > 0 && w <= W && h > 0 && h <= H)
         {
-          record->crop_y = (int) pt_rng_below (rng, (guint64) (H - h + 1));
-          record->crop_x = (int) pt_rng_below (rng, (guint64) (W - w + 1));
+          record->crop_y = (int) pt_aug_rng_below (rng, (guint64) (H - h + 1));
+          record->crop_x = (int) pt_aug_rng_below (rng, (guint64) (W - w + 1));
           record->crop_w = w;
           record->crop_h = h;
           record->crop_fallback = FALSE;
@@ -1335,10 +1331,24 @@ rotate (float       *dst,
   }
 }
 
+/* Plain compares (not fminf/fmaxf, which are libm calls without
+ * -ffast-math), so loops vectorize to min/max instructions. */
+static inline float
+minf (float a, float b)
+{
+  return a < b ? a : b;
+}
+
+static inline float
+maxf (float a, float b)
+{
+  return a > b ? a : b;
+}
+
 static inline float
 clamp01 (float v)
 {
-  return v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v);
+  return minf (maxf (v, 0.0f), 1.0f);
 }
 
 static inline float
@@ -1396,52 +1406,56 @@ adjust_saturation (float *x, int C, int n, float f)
     }
 }
 
+/* Hue shift in HSV with torchvision's formulas, written so the loop
+ * vectorizes: every candidate is computed, then selected (under the default
+ * -ftrapping-math GCC will not speculate a conditional FP operation).
+ * Channel n of hsv_to_rgb is v - v s clamp(min(k, 4 - k), 0, 1) with
+ * k = (n + 6 h) mod 6 and n = 5, 3, 1 for r, g, b. */
+static inline float
+hue_channel (float k, float v, float vs)
+{
+  float k6 = k - 6.0f;
+  float t;
+
+  k = k >= 6.0f ? k6 : k;
+  t = minf (maxf (minf (k, 4.0f - k), 0.0f), 1.0f);
+  return clamp01 (v - vs * t);
+}
+
 static void
 adjust_hue (float *x, int C, int n, float shift)
 {
+  float *restrict R = x, *restrict G = x + n, *restrict B = x + 2 * n;
+
   if (C != 3)
     return;
   for (int i = 0; i < n; i++)
     {
-      float r = x[i], g = x[n + i], b = x[2 * n + i];
-      float maxc = MAX (r, MAX (g, b)), minc = MIN (r, MIN (g, b));
-      float v = maxc, d = maxc - minc;
-      float s = maxc > 0 ? d / maxc : 0;
-      float h = 0, f, p, q, t;
-      int k;
+      float r = R[i], g = G[i], b = B[i];
+      float maxc = maxf (r, maxf (g, b)), minc = minf (r, minf (g, b));
+      float d = maxc - minc;
+      float inv = 1.0f / (d > 0 ? d : 1.0f);
+      float s = d / (maxc > 0 ? maxc : 1.0f);
+      float rc = (maxc - r) * inv, gc = (maxc - g) * inv, bc = (maxc - b) * inv;
+      float hr = bc - gc, hg = 2.0f + rc - bc, hb = 4.0f + gc - rc;
+      float h = maxc == r ? hr : (maxc == g ? hg : hb);
+      float h1, h6, vs;
 
-      if (d > 0)
-        {
-          if (maxc == r)
-            h = (g - b) / d;
-          else if (maxc == g)
-            h = 2.0f + (b - r) / d;
-          else
-            h = 4.0f + (r - g) / d;
-          h /= 6.0f;
-          h -= floorf (h);
-        }
-      h += shift;
-      h -= floorf (h);
-
-      k = (int) floorf (h * 6.0f);
-      f = h * 6.0f - k;
-      k %= 6;
-      p = v * (1 - s);
-      q = v * (1 - s * f);
-      t = v * (1 - s * (1 - f));
-      switch (k)
-        {
-        case 0: r = v; g = t; b = p; break;
-        case 1: r = q; g = v; b = p; break;
-        case 2: r = p; g = v; b = t; break;
-        case 3: r = p; g = q; b = v; break;
-        case 4: r = t; g = p; b = v; break;
-        default: r = v; g = p; b = q; break;
-        }
-      x[i] = clamp01 (r);
-      x[n + i] = clamp01 (g);
-      x[2 * n + i] = clamp01 (b);
+      /* d = 0: grey, any hue; s is 0 there too, so the colour stays grey. */
+      h = d > 0 ? h : 0.0f;
+      h = h * (1.0f / 6.0f);
+      h1 = h + 1.0f;
+      h = h < 0 ? h1 : h;
+      h = h + shift;
+      h1 = h + 1.0f;
+      h = h < 0 ? h1 : h;
+      h1 = h - 1.0f;
+      h = h >= 1.0f ? h1 : h;
+      h6 = h * 6.0f;
+      vs = maxc * s;
+      R[i] = hue_channel (5.0f + h6, maxc, vs);
+      G[i] = hue_channel (3.0f + h6, maxc, vs);
+      B[i] = hue_channel (1.0f + h6, maxc, vs);
     }
 }
 
@@ -1466,6 +1480,9 @@ gaussian_blur (float *x, float *tmp, int C, int H, int W, int radius, double sig
 {
   int K = 2 * radius + 1;
   float kernel[2 * 64 + 1];
+  int side = MAX (H, W);
+  g_autofree int *ridx = g_new (int, side + 2 * radius);
+  g_autofree float *row = g_new (float, W + 2 * radius);
   double sum = 0;
 
   g_assert (radius <= 64);
@@ -1482,22 +1499,42 @@ gaussian_blur (float *x, float *tmp, int C, int H, int W, int radius, double sig
     {
       float *p = x + (gsize) c * H * W;
 
+      /* Rows: copy into a reflect-padded buffer, then convolve. */
+      for (int i = 0; i < W + 2 * radius; i++)
+        ridx[i] = reflect (i - radius, W);
       for (int y = 0; y < H; y++)
-        for (int i = 0; i < W; i++)
-          {
-            float acc = 0;
-            for (int k = 0; k < K; k++)
-              acc += kernel[k] * p[y * W + reflect (i + k - radius, W)];
-            tmp[y * W + i] = acc;
-          }
+        {
+          const float *src = p + (gsize) y * W;
+          float *dst = tmp + (gsize) y * W;
+
+          for (int i = 0; i < W + 2 * radius; i++)
+            row[i] = src[ridx[i]];
+          for (int i = 0; i < W; i++)
+            {
+              float acc = 0;
+              for (int k = 0; k < K; k++)
+                acc += kernel[k] * row[i + k];
+              dst[i] = acc;
+            }
+        }
+      /* Columns: whole rows at a time, so the inner loop vectorizes. */
+      for (int i = 0; i < H + 2 * radius; i++)
+        ridx[i] = reflect (i - radius, H);
       for (int y = 0; y < H; y++)
-        for (int i = 0; i < W; i++)
-          {
-            float acc = 0;
-            for (int k = 0; k < K; k++)
-              acc += kernel[k] * tmp[reflect (y + k - radius, H) * W + i];
-            p[y * W + i] = acc;
-          }
+        {
+          float *dst = p + (gsize) y * W;
+
+          for (int i = 0; i < W; i++)
+            dst[i] = 0;
+          for (int k = 0; k < K; k++)
+            {
+              const float *src = tmp + (gsize) ridx[y + k] * W;
+              float wk = kernel[k];
+
+              for (int i = 0; i < W; i++)
+                dst[i] += wk * src[i];
+            }
+        }
     }
 }
 
@@ -1547,7 +1584,7 @@ equalize (float *x, int C, int n)
 
 /* torchvision's RandomErasing.get_params; FALSE when no box fits. */
 static gboolean
-draw_erase (PtRng               *rng,
+draw_erase (PtAugRng               *rng,
             const PtAugOpParams *params,
             int                  H,
             int                  W,
@@ -1558,15 +1595,15 @@ draw_erase (PtRng               *rng,
 
   for (int attempt = 0; attempt < 10; attempt++)
     {
-      double target = area * pt_rng_range (rng, params->min, params->max);
-      double aspect = exp (pt_rng_range (rng, log_lo, log_hi));
+      double target = area * pt_aug_rng_range (rng, params->min, params->max);
+      double aspect = exp (pt_aug_rng_range (rng, log_lo, log_hi));
       int h = (int) rint (sqrt (target * aspect));
       int w = (int) rint (sqrt (target / aspect));
 
       if (!(h < H && w < W) || h <= 0 || w <= 0)
         continue;
-      record->erase_y = (int) pt_rng_below (rng, (guint64) (H - h + 1));
-      record->erase_x = (int) pt_rng_below (rng, (guint64) (W - w + 1));
+      record->erase_y = (int) pt_aug_rng_below (rng, (guint64) (H - h + 1));
+      record->erase_x = (int) pt_aug_rng_below (rng, (guint64) (W - w + 1));
       record->erase_h = h;
       record->erase_w = w;
       record->erase_value = params->value;
@@ -1576,11 +1613,11 @@ draw_erase (PtRng               *rng,
 }
 
 static gboolean
-fires (PtRng               *rng,
+fires (PtAugRng               *rng,
        const PtAugOpParams *params)
 {
   /* The roll is always drawn, so p = 0 and p = 1 behave as expected. */
-  double u = pt_rng_uniform (rng);
+  double u = pt_aug_rng_uniform (rng);
 
   return params->enabled && u < params->p;
 }
@@ -1607,9 +1644,9 @@ pt_augment_view (float             *out,
   g_autofree float *src = NULL;
   g_autofree float *a = NULL;
   g_autofree float *b = NULL;
-  PtRng rng;
+  PtAugRng rng;
 
-#define OP_RNG(op) pt_rng_init (&rng, seed, epoch, index, view, PT_AUG_STREAM (op))
+#define OP_RNG(op) pt_aug_rng_init (&rng, seed, epoch, index, view, PT_AUG_STREAM (op))
 
   g_return_if_fail (out != NULL && recipe != NULL && image != NULL);
   g_return_if_fail (C == 1 || C == 3);
@@ -1676,9 +1713,9 @@ pt_augment_view (float             *out,
 
       rec->fired |= 1u << PT_AUG_ROTATE;
       if (p->right_angles)
-        rec->angle = 90.0 * (double) pt_rng_below (&rng, 4);
+        rec->angle = 90.0 * (double) pt_aug_rng_below (&rng, 4);
       else
-        rec->angle = pt_rng_range (&rng, p->min, p->max);
+        rec->angle = pt_aug_rng_range (&rng, p->min, p->max);
       if (rec->angle != 0)
         {
           float *t;
@@ -1698,19 +1735,19 @@ pt_augment_view (float             *out,
       /* A random permutation first, then the factors (torchvision order). */
       for (int i = 3; i > 0; i--)
         {
-          int j = (int) pt_rng_below (&rng, (guint64) i + 1);
+          int j = (int) pt_aug_rng_below (&rng, (guint64) i + 1);
           guint8 t = order[i];
           order[i] = order[j];
           order[j] = t;
         }
       if (p->brightness > 0)
-        rec->brightness = pt_rng_range (&rng, MAX (0.0, 1 - p->brightness), 1 + p->brightness);
+        rec->brightness = pt_aug_rng_range (&rng, MAX (0.0, 1 - p->brightness), 1 + p->brightness);
       if (p->contrast > 0)
-        rec->contrast = pt_rng_range (&rng, MAX (0.0, 1 - p->contrast), 1 + p->contrast);
+        rec->contrast = pt_aug_rng_range (&rng, MAX (0.0, 1 - p->contrast), 1 + p->contrast);
       if (p->saturation > 0)
-        rec->saturation = pt_rng_range (&rng, MAX (0.0, 1 - p->saturation), 1 + p->saturation);
+        rec->saturation = pt_aug_rng_range (&rng, MAX (0.0, 1 - p->saturation), 1 + p->saturation);
       if (p->hue > 0)
-        rec->hue = pt_rng_range (&rng, -p->hue, p->hue);
+        rec->hue = pt_aug_rng_range (&rng, -p->hue, p->hue);
       memcpy (rec->jitter_order, order, 4);
       for (int k = 0; k < 4; k++)
         switch (order[k])
@@ -1750,7 +1787,7 @@ pt_augment_view (float             *out,
 
       radius = MIN (radius, 64);
       rec->fired |= 1u << PT_AUG_BLUR;
-      rec->blur_sigma = pt_rng_range (&rng, p->min, p->max);
+      rec->blur_sigma = pt_aug_rng_range (&rng, p->min, p->max);
       rec->blur_kernel = 2 * radius + 1;
       gaussian_blur (a, b, C, OH, OW, radius, rec->blur_sigma);
     }
@@ -1792,7 +1829,7 @@ pt_augment_view (float             *out,
       rec->fired |= 1u << PT_AUG_NOISE;
       rec->noise_std = std;
       for (int i = 0; i < C * n; i++)
-        a[i] = clamp01 (a[i] + std * (float) pt_rng_normal (&rng));
+        a[i] = clamp01 (a[i] + std * (float) pt_aug_rng_normal (&rng));
     }
 
   /* Channels out. */

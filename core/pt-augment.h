@@ -6,7 +6,7 @@
  * of 2, asymmetric BYOL two groups of 1, multi-crop adds a group of local
  * views at their own size). Every view is a pure function of
  * (seed, epoch, image index, view index): each op draws from its own
- * counter-based stream (pt-rng.h), so views do not depend on thread count
+ * counter-based stream (pt-aug-rng.h), so views do not depend on thread count
  * or order, and turning one op off does not change what the others draw.
  *
  * Ops run in this fixed order (the order of the published recipes):
@@ -17,7 +17,8 @@
  * centre-crop fallback; ColorJitter in a random order with contrast blending
  * towards the mean of the grayscale image and hue shifted in HSV;
  * grayscale weights 0.299/0.587/0.114; Gaussian blur with reflect padding
- * and a kernel of 10% of the view side made odd (SimCLR); solarize inverts
+ * and a kernel of 10% of the view side made odd (SimCLR: 224 -> 23), at
+ * least 3 (28 or 32 -> 3, also for small local views); solarize inverts
  * values >= threshold; equalize is per channel on the 8-bit histogram;
  * RandomErasing's 10 attempts. Grey images: brightness and contrast apply,
  * saturation, hue and grayscale are no-ops.
@@ -176,7 +177,8 @@ gboolean      pt_augment_recipe_validate    (const PtAugRecipe *recipe,
                                              const char        *origin,
                                              GError           **error);
 
-/* Parses a recipe from .ini text; origin names it in errors. */
+/* Parses a recipe from .ini text (length (gsize) -1: NUL-terminated);
+ * origin names it in errors. */
 PtAugRecipe  *pt_augment_recipe_load_data   (const char  *data,
                                              gsize        length,
                                              const char  *origin,

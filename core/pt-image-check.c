@@ -63,8 +63,6 @@ pt_image_sniff (const guint8 *data,
     return "TIFF";
   if (len >= 12 && memcmp (data, "RIFF", 4) == 0 && memcmp (data + 8, "WEBP", 4) == 0)
     return "WebP";
-  if (len >= 4 && data[0] == 0 && data[1] == 0 && (data[2] == 1 || data[2] == 2) && data[3] == 0)
-    return "ICO";
   if (len >= 4 && memcmp (data, "8BPS", 4) == 0)
     return "PSD";
   if (len >= 12 && memcmp (data + 4, "ftyp", 4) == 0)
@@ -75,11 +73,14 @@ pt_image_sniff (const guint8 *data,
     {
       g_autofree char *lower = g_ascii_strdown (path, -1);
 
+      /* TGA has no magic bytes: its name is the best hint. */
       if (g_str_has_suffix (lower, ".tga"))
         return "TGA";
       if (g_str_has_suffix (lower, ".svg"))
         return "SVG";
     }
+  if (len >= 4 && data[0] == 0 && data[1] == 0 && (data[2] == 1 || data[2] == 2) && data[3] == 0)
+    return "ICO";
   return NULL;
 }
 
@@ -306,7 +307,7 @@ pt_image_check (const guint8 *data,
   else
     {
       g_set_error (error, PT_DATASET_ERROR, PT_DATASET_ERROR_UNSUPPORTED,
-                   _("“%s” is a %s image; only PNG and JPEG are read."), path, format);
+                   _("“%s” is in %s format; only PNG and JPEG images are read."), path, format);
       return FALSE;
     }
   if (!ok)

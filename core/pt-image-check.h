@@ -18,7 +18,7 @@ G_BEGIN_DECLS
 #define PT_IMAGE_MAX_FILE_BYTES ((gsize) 256 << 20)
 
 /* The format the first bytes (or, for TGA, the footer or name) show: "PNG",
- * "JPEG", "GIF", "BMP", "TIFF", "WebP", "ICO", "TGA", ... or NULL. */
+ * "JPEG", "GIF", "BMP", "TIFF", "WebP", "TGA", "ICO", ... or NULL. */
 const char *pt_image_sniff          (const guint8 *data,
                                      gsize         len,
                                      const char   *path);

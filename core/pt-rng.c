@@ -1,53 +1,69 @@
-/* pt-rng.c: counter-based random numbers for reproducible augmentation. */
+/* pt-rng.c: splitmix64. */
 #include "pt-rng.h"
 
 #include <math.h>
 
-guint64
-pt_rng_hash (const guint64 *words,
-             guint          n)
-{
-  /* A fixed non-zero start, so the all-zero key is not a fixed point. */
-  guint64 h = G_GUINT64_CONSTANT (0x5072657465787431);
+#define PT_GOLDEN G_GUINT64_CONSTANT (0x9E3779B97F4A7C15)
 
-  for (guint i = 0; i < n; i++)
-    h = pt_rng_mix64 (h ^ pt_rng_mix64 (words[i] + i));
-  return h;
+static inline guint64
+mix64 (guint64 z)
+{
+  z = (z ^ (z >> 30)) * G_GUINT64_CONSTANT (0xBF58476D1CE4E5B9);
+  z = (z ^ (z >> 27)) * G_GUINT64_CONSTANT (0x94D049BB133111EB);
+  return z ^ (z >> 31);
 }
 
 void
 pt_rng_init (PtRng   *rng,
-             guint64  a,
-             guint64  b,
-             guint64  c,
-             guint64  d,
-             guint64  e)
+             guint64  seed)
 {
-  const guint64 words[5] = { a, b, c, d, e };
+  rng->state = seed;
+}
 
-  rng->state = pt_rng_hash (words, 5);
+void
+pt_rng_init_keyed (PtRng   *rng,
+                   guint64  seed,
+                   guint64  a,
+                   guint64  b)
+{
+  rng->state = mix64 (mix64 (seed + PT_GOLDEN) ^ (a * PT_GOLDEN)) ^ mix64 (b + 0x632BE59BD9B4E019);
 }
 
 guint64
-pt_rng_below (PtRng   *rng,
-              guint64  n)
+pt_rng_next (PtRng *rng)
 {
-  guint64 limit, x;
-
-  g_assert (n > 0);
-  /* Rejection keeps it exactly uniform. */
-  limit = G_MAXUINT64 - G_MAXUINT64 % n;
-  do
-    x = pt_rng_next (rng);
-  while (x >= limit);
-  return x % n;
+  rng->state += PT_GOLDEN;
+  return mix64 (rng->state);
 }
 
-double
+float
+pt_rng_uniform (PtRng *rng)
+{
+  return (float) (pt_rng_next (rng) >> 40) * (1.0f / 16777216.0f);
+}
+
+float
+pt_rng_range (PtRng *rng,
+              float  lo,
+              float  hi)
+{
+  return lo + (hi - lo) * pt_rng_uniform (rng);
+}
+
+float
 pt_rng_normal (PtRng *rng)
 {
-  double u1 = 1.0 - pt_rng_uniform (rng);   /* (0, 1] */
-  double u2 = pt_rng_uniform (rng);
+  /* u1 in (0, 1] so the log is finite. */
+  double u1 = ((pt_rng_next (rng) >> 11) + 1) * (1.0 / 9007199254740992.0);
+  double u2 = (pt_rng_next (rng) >> 11) * (1.0 / 9007199254740992.0);
 
-  return sqrt (-2.0 * log (u1)) * cos (2.0 * G_PI * u2);
+  return (float) (sqrt (-2.0 * log (u1)) * cos (2.0 * G_PI * u2));
+}
+
+guint32
+pt_rng_below (PtRng   *rng,
+              guint32  n)
+{
+  g_return_val_if_fail (n > 0, 0);
+  return (guint32) (((pt_rng_next (rng) >> 32) * (guint64) n) >> 32);
 }

@@ -1,10 +1,10 @@
-/* pt-rng.h: counter-based random numbers for reproducible augmentation.
+/* pt-rng.h: Pretext's own seeded random numbers.
  *
- * A stream is keyed by a hash of small integers (seed, epoch, image index,
- * view index, op), never by the position in a shared sequence, so a view
- * comes out the same whatever the thread count or the order of work.
- * The key is a chain of splitmix64 finalizers; the stream is splitmix64
- * started at that key.
+ * splitmix64 (Steele, Lea, Flood 2014): the state is one 64-bit counter that
+ * advances by a fixed odd constant; each output is a bijective mix of the
+ * counter. The whole state is the `state` field, so a checkpoint saves and
+ * restores it exactly, and pt_rng_init (seed) always gives the same stream.
+ * Not for cryptography.
  */
 #pragma once
 
@@ -12,66 +12,30 @@
 
 G_BEGIN_DECLS
 
-typedef struct {
+typedef struct
+{
   guint64 state;
 } PtRng;
 
-/* The splitmix64 finalizer: a bijective 64-bit mix. */
-static inline guint64
-pt_rng_mix64 (guint64 z)
-{
-  z += G_GUINT64_CONSTANT (0x9e3779b97f4a7c15);
-  z = (z ^ (z >> 30)) * G_GUINT64_CONSTANT (0xbf58476d1ce4e5b9);
-  z = (z ^ (z >> 27)) * G_GUINT64_CONSTANT (0x94d049bb133111eb);
-  return z ^ (z >> 31);
-}
-
-/* Hashes n words into one key (order matters). */
-guint64  pt_rng_hash      (const guint64 *words,
-                           guint          n);
-
-/* Starts a stream at the key of (a, b, c, d, e). */
-void     pt_rng_init      (PtRng   *rng,
-                           guint64  a,
-                           guint64  b,
-                           guint64  c,
-                           guint64  d,
-                           guint64  e);
-
+void     pt_rng_init     (PtRng   *rng,
+                          guint64  seed);
 /* Next 64 random bits. */
-static inline guint64
-pt_rng_next (PtRng *rng)
-{
-  guint64 z;
-
-  rng->state += G_GUINT64_CONSTANT (0x9e3779b97f4a7c15);
-  z = rng->state;
-  z = (z ^ (z >> 30)) * G_GUINT64_CONSTANT (0xbf58476d1ce4e5b9);
-  z = (z ^ (z >> 27)) * G_GUINT64_CONSTANT (0x94d049bb133111eb);
-  return z ^ (z >> 31);
-}
-
-/* Uniform in [0, 1), 53 bits. */
-static inline double
-pt_rng_uniform (PtRng *rng)
-{
-  return (double) (pt_rng_next (rng) >> 11) * (1.0 / 9007199254740992.0);
-}
-
-/* Uniform in [lo, hi) (lo when lo == hi). */
-static inline double
-pt_rng_range (PtRng  *rng,
-              double  lo,
-              double  hi)
-{
-  return lo + (hi - lo) * pt_rng_uniform (rng);
-}
-
-/* Uniform integer in [0, n), n > 0. */
-guint64  pt_rng_below     (PtRng   *rng,
-                           guint64  n);
-
-/* Standard normal (Box-Muller). */
-double   pt_rng_normal    (PtRng   *rng);
+guint64  pt_rng_next     (PtRng   *rng);
+/* Uniform in [0, 1) with 24 random bits. */
+float    pt_rng_uniform  (PtRng   *rng);
+/* Uniform in [lo, hi). */
+float    pt_rng_range    (PtRng   *rng,
+                          float    lo,
+                          float    hi);
+/* Standard normal (Box-Muller, one draw per call, two uniforms consumed). */
+float    pt_rng_normal   (PtRng   *rng);
+/* Uniform integer in [0, n), n > 0 (Lemire's multiply, negligible bias). */
+guint32  pt_rng_below    (PtRng   *rng,
+                          guint32  n);
+/* A stream derived from (seed, a, b), e.g. per (epoch, sample). */
+void     pt_rng_init_keyed (PtRng *rng,
+                            guint64 seed,
+                            guint64 a,
+                            guint64 b);
 
 G_END_DECLS

@@ -6,7 +6,7 @@
 #include <glib/gstdio.h>
 
 #include "pt-augment.h"
-#include "pt-rng.h"
+#include "pt-aug-rng.h"
 
 /* A recipe of one view group of one view at the input size, all ops off. */
 static PtAugRecipe *
@@ -22,11 +22,11 @@ static guint8 *
 random_image (int C, int H, int W, guint64 seed)
 {
   guint8 *img = g_new (guint8, C * H * W);
-  PtRng rng;
+  PtAugRng rng;
 
-  pt_rng_init (&rng, seed, 0, 0, 0, 0);
+  pt_aug_rng_init (&rng, seed, 0, 0, 0, 0);
   for (int i = 0; i < C * H * W; i++)
-    img[i] = (guint8) pt_rng_below (&rng, 256);
+    img[i] = (guint8) pt_aug_rng_below (&rng, 256);
   return img;
 }
 
@@ -40,27 +40,27 @@ assert_close (float got, double want, double tol)
 static void
 test_rng (void)
 {
-  PtRng a, b, c;
+  PtAugRng a, b, c;
   double sum = 0;
 
-  pt_rng_init (&a, 1, 2, 3, 4, 5);
-  pt_rng_init (&b, 1, 2, 3, 4, 5);
-  pt_rng_init (&c, 1, 2, 3, 5, 4);
+  pt_aug_rng_init (&a, 1, 2, 3, 4, 5);
+  pt_aug_rng_init (&b, 1, 2, 3, 4, 5);
+  pt_aug_rng_init (&c, 1, 2, 3, 5, 4);
   for (int i = 0; i < 100; i++)
-    g_assert_cmpuint (pt_rng_next (&a), ==, pt_rng_next (&b));
-  pt_rng_init (&a, 1, 2, 3, 4, 5);
-  g_assert_cmpuint (pt_rng_next (&a), !=, pt_rng_next (&c));
+    g_assert_cmpuint (pt_aug_rng_next (&a), ==, pt_aug_rng_next (&b));
+  pt_aug_rng_init (&a, 1, 2, 3, 4, 5);
+  g_assert_cmpuint (pt_aug_rng_next (&a), !=, pt_aug_rng_next (&c));
 
   for (int i = 0; i < 20000; i++)
     {
-      double u = pt_rng_uniform (&a);
+      double u = pt_aug_rng_uniform (&a);
       g_assert_cmpfloat (u, >=, 0.0);
       g_assert_cmpfloat (u, <, 1.0);
       sum += u;
     }
   g_assert_cmpfloat (fabs (sum / 20000 - 0.5), <, 0.01);
   for (int i = 0; i < 1000; i++)
-    g_assert_cmpuint (pt_rng_below (&a, 7), <, 7);
+    g_assert_cmpuint (pt_aug_rng_below (&a, 7), <, 7);
 }
 
 /* No op: the view is the image in [0, 1] exactly. */
@@ -191,6 +191,140 @@ test_rotate_angle (void)
       pt_augment_view (out, &rec, recipe, 0, img, 1, 8, 8, 0, 0, i);
       g_assert_cmpfloat (rec.angle, >=, -10);
       g_assert_cmpfloat (rec.angle, <=, 30);
+    }
+}
+
+/* Off the square fast path (H != W): 180 degrees through bilinear
+ * sampling lands on pixel centres, so it is an exact point reflection. */
+static void
+test_rotate_generic (void)
+{
+  PtAugViewGroup *group;
+  g_autoptr(PtAugRecipe) recipe = single_recipe (&group);
+  g_autofree guint8 *img = random_image (3, 4, 6, 16);
+  PtAugOpParams *rot = pt_aug_view_group_enable (group, PT_AUG_ROTATE);
+  float out[3 * 4 * 6];
+  PtViewRecord rec;
+
+  rot->min = rot->max = 180;
+  pt_augment_view (out, &rec, recipe, 0, img, 3, 4, 6, 0, 0, 0);
+  for (int c = 0; c < 3; c++)
+    for (int y = 0; y < 4; y++)
+      for (int x = 0; x < 6; x++)
+        assert_close (out[(c * 4 + y) * 6 + x], img[(c * 4 + 3 - y) * 6 + 5 - x] / 255.0, 1e-5);
+}
+
+/* Each op draws from its own stream: turning blur off leaves the crop,
+ * flip and jitter of every view exactly as they were. */
+static void
+test_op_streams (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PtAugRecipe) recipe = pt_augment_recipe_load ("simclr", &error);
+  g_autoptr(PtAugRecipe) no_blur = NULL;
+  g_autofree guint8 *img = random_image (3, 32, 32, 17);
+  float out[3 * 32 * 32];
+
+  g_assert_no_error (error);
+  no_blur = pt_augment_recipe_copy (recipe);
+  no_blur->groups[0].ops[PT_AUG_BLUR].enabled = FALSE;
+  for (guint64 i = 0; i < 20; i++)
+    {
+      PtViewRecord a, b;
+
+      pt_augment_view (out, &a, recipe, 0, img, 3, 32, 32, 1, 0, i);
+      pt_augment_view (out, &b, no_blur, 0, img, 3, 32, 32, 1, 0, i);
+      g_assert_cmpint (a.crop_x, ==, b.crop_x);
+      g_assert_cmpint (a.crop_w, ==, b.crop_w);
+      g_assert_cmpuint (a.fired & ~(1u << PT_AUG_BLUR), ==, b.fired);
+      g_assert_cmpfloat (a.brightness, ==, b.brightness);
+      g_assert_cmpmem (a.jitter_order, 4, b.jitter_order, 4);
+    }
+}
+
+static JsonObject *
+load_pillow_fixture (JsonParser *parser)
+{
+  g_autofree char *path = g_build_filename (g_getenv ("PT_TEST_FIXTURES"),
+                                            "augment-pillow.json", NULL);
+  g_autoptr(GError) error = NULL;
+
+  json_parser_load_from_file (parser, path, &error);
+  g_assert_no_error (error);
+  return json_node_get_object (json_parser_get_root (parser));
+}
+
+/* The crop-box resize against Pillow's antialiased BILINEAR resize (what
+ * torchvision's RandomResizedCrop calls on PIL images). */
+static void
+test_resize_pillow (void)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonArray *cases = json_object_get_array_member (load_pillow_fixture (parser), "resize");
+
+  g_assert_cmpuint (json_array_get_length (cases), >=, 6);
+  for (guint i = 0; i < json_array_get_length (cases); i++)
+    {
+      JsonObject *c = json_array_get_object_element (cases, i);
+      int H = json_object_get_int_member (c, "height");
+      int W = json_object_get_int_member (c, "width");
+      int OH = json_object_get_int_member (c, "out_height");
+      int OW = json_object_get_int_member (c, "out_width");
+      JsonArray *box = json_object_get_array_member (c, "box");
+      JsonArray *in = json_object_get_array_member (c, "input");
+      JsonArray *want = json_object_get_array_member (c, "expected");
+      g_autofree float *src = g_new (float, H * W);
+      g_autofree float *dst = g_new (float, OH * OW);
+
+      g_assert_cmpuint (json_array_get_length (in), ==, (guint) (H * W));
+      g_assert_cmpuint (json_array_get_length (want), ==, (guint) (OH * OW));
+      for (int k = 0; k < H * W; k++)
+        src[k] = (float) json_array_get_double_element (in, k);
+      pt_augment_resize (dst, src, 1, H, W,
+                         json_array_get_int_element (box, 0), json_array_get_int_element (box, 1),
+                         json_array_get_int_element (box, 2), json_array_get_int_element (box, 3),
+                         OH, OW);
+      for (int k = 0; k < OH * OW; k++)
+        assert_close (dst[k], json_array_get_double_element (want, k), 2e-5);
+    }
+}
+
+/* Equalize and solarize against Pillow's ImageOps (torchvision's equalize
+ * is the same algorithm). */
+static void
+test_equalize_pillow (void)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonArray *cases = json_object_get_array_member (load_pillow_fixture (parser), "equalize");
+  PtAugViewGroup *group;
+  g_autoptr(PtAugRecipe) eq = single_recipe (&group);
+  g_autoptr(PtAugRecipe) sol = NULL;
+
+  pt_aug_view_group_enable (group, PT_AUG_EQUALIZE)->p = 1.0;
+  sol = pt_augment_recipe_new ("sol");
+  group = pt_augment_recipe_add_group (sol, "v", 1, 1.0);
+  pt_aug_view_group_enable (group, PT_AUG_SOLARIZE)->p = 1.0;
+
+  g_assert_cmpuint (json_array_get_length (cases), >=, 3);
+  for (guint i = 0; i < json_array_get_length (cases); i++)
+    {
+      JsonObject *c = json_array_get_object_element (cases, i);
+      int H = json_object_get_int_member (c, "height");
+      int W = json_object_get_int_member (c, "width");
+      JsonArray *in = json_object_get_array_member (c, "input");
+      JsonArray *want_eq = json_object_get_array_member (c, "equalize");
+      JsonArray *want_sol = json_object_get_array_member (c, "solarize128");
+      g_autofree guint8 *img = g_new (guint8, H * W);
+      g_autofree float *out = g_new (float, H * W);
+
+      for (int k = 0; k < H * W; k++)
+        img[k] = (guint8) json_array_get_int_element (in, k);
+      pt_augment_view (out, NULL, eq, 0, img, 1, H, W, 0, 0, 0);
+      for (int k = 0; k < H * W; k++)
+        assert_close (out[k], json_array_get_int_element (want_eq, k) / 255.0, 1e-6);
+      pt_augment_view (out, NULL, sol, 0, img, 1, H, W, 0, 0, 0);
+      for (int k = 0; k < H * W; k++)
+        assert_close (out[k], json_array_get_int_element (want_sol, k) / 255.0, 1e-6);
     }
 }
 
@@ -1037,6 +1171,85 @@ test_bad_recipes (void)
   }
 }
 
+/* Saving refuses an invalid recipe and leaves no file behind. */
+static void
+test_save_invalid (void)
+{
+  PtAugViewGroup *group;
+  g_autoptr(PtAugRecipe) recipe = single_recipe (&group);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("pt-augment-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "bad.ini", NULL);
+  g_autofree char *missing = g_build_filename (dir, "no", "such", "dir.ini", NULL);
+
+  pt_aug_view_group_enable (group, PT_AUG_BLUR)->min = 3.0;   /* > max = 2 */
+  g_assert_false (pt_augment_recipe_save (recipe, path, &error));
+  g_assert_error (error, PT_AUGMENT_ERROR, PT_AUGMENT_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "[v:blur]"));
+  g_assert_nonnull (strstr (error->message, "“sigma-min”"));
+  g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+  g_clear_error (&error);
+
+  group->ops[PT_AUG_BLUR].min = 0.5;
+  g_assert_false (pt_augment_recipe_save (recipe, missing, &error));
+  g_assert_error (error, PT_AUGMENT_ERROR, PT_AUGMENT_ERROR_WRITE);
+  g_assert_nonnull (strstr (error->message, missing));
+  g_clear_error (&error);
+
+  g_assert_true (pt_augment_recipe_save (recipe, path, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_remove (path), ==, 0);
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
+}
+
+/* Bounded random mutations of every preset: each either loads into a
+ * recipe that validates, or fails with an error naming the origin. */
+static void
+test_recipe_mutations (void)
+{
+  static const char alphabet[] = "[]:=;#\n -.0123456789aeprsxz\xff";
+  PtAugRng rng;
+  guint loaded = 0, rejected = 0;
+
+  pt_aug_rng_init (&rng, 2024, 0, 0, 0, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (preset_names); i++)
+    {
+      g_autofree char *file = g_strconcat (preset_names[i], ".ini", NULL);
+      g_autofree char *src = g_build_filename (g_getenv ("PT_SOURCE_DIR"), "data", "recipes",
+                                               file, NULL);
+      g_autofree char *text = NULL;
+      gsize len;
+
+      g_assert_true (g_file_get_contents (src, &text, &len, NULL));
+      for (int round = 0; round < 300; round++)
+        {
+          g_autofree char *m = g_memdup2 (text, len + 1);
+          g_autoptr(GError) error = NULL;
+          g_autoptr(PtAugRecipe) recipe = NULL;
+          int edits = 1 + (int) pt_aug_rng_below (&rng, 4);
+
+          for (int e = 0; e < edits; e++)
+            m[pt_aug_rng_below (&rng, len)] = alphabet[pt_aug_rng_below (&rng, sizeof alphabet - 1)];
+          recipe = pt_augment_recipe_load_data (m, len, "mutant.ini", &error);
+          if (recipe != NULL)
+            {
+              g_assert_no_error (error);
+              g_assert_true (pt_augment_recipe_validate (recipe, "mutant.ini", NULL));
+              loaded++;
+            }
+          else
+            {
+              g_assert_nonnull (error);
+              g_assert_true (g_str_has_prefix (error->message, "mutant.ini: "));
+              rejected++;
+            }
+        }
+    }
+  /* Both outcomes happen (comments absorb many edits). */
+  g_assert_cmpuint (loaded, >, 0);
+  g_assert_cmpuint (rejected, >, 0);
+}
+
 /* A minimal recipe gets the documented defaults. */
 static void
 test_defaults (void)
@@ -1103,8 +1316,12 @@ main (int argc, char **argv)
   g_test_add_func ("/core/augment/flip", test_flip);
   g_test_add_func ("/core/augment/rotate/right-angles", test_rotate_right_angles);
   g_test_add_func ("/core/augment/rotate/angle", test_rotate_angle);
+  g_test_add_func ("/core/augment/rotate/generic", test_rotate_generic);
+  g_test_add_func ("/core/augment/op-streams", test_op_streams);
   g_test_add_func ("/core/augment/resize/box", test_resize_box);
   g_test_add_func ("/core/augment/resize/antialias", test_antialias);
+  g_test_add_func ("/core/augment/resize/pillow", test_resize_pillow);
+  g_test_add_func ("/core/augment/equalize/pillow", test_equalize_pillow);
   g_test_add_func ("/core/augment/crop/box", test_crop_box);
   g_test_add_func ("/core/augment/crop/statistics", test_crop_statistics);
   g_test_add_func ("/core/augment/solarize", test_solarize);
@@ -1124,6 +1341,8 @@ main (int argc, char **argv)
   g_test_add_func ("/core/augment/presets/values", test_presets_values);
   g_test_add_func ("/core/augment/recipe/bad", test_bad_recipes);
   g_test_add_func ("/core/augment/recipe/defaults", test_defaults);
+  g_test_add_func ("/core/augment/recipe/save-invalid", test_save_invalid);
+  g_test_add_func ("/core/augment/recipe/mutations", test_recipe_mutations);
   g_test_add_func ("/core/augment/record-json", test_record_json);
   return g_test_run ();
 }

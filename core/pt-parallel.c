@@ -1,0 +1,208 @@
+/* pt-parallel.c: a persistent thread pool and the serialized sgemm. */
+#include "pt-parallel.h"
+
+#include <cblas.h>
+
+#include "pt-threads.h"
+
+typedef struct
+{
+  GMutex          lock;
+  GCond           work_cond;
+  GCond           done_cond;
+  guint           generation;
+  int             n_workers;    /* threads started so far (never stopped) */
+  int             n_parts;      /* ranges of the current call */
+  int             pending;      /* worker ranges not finished yet */
+  gsize           n;
+  PtParallelFunc  fn;
+  gpointer        data;
+} PtPool;
+
+static PtPool pool;
+static GMutex call_lock;        /* one pt_parallel_for at a time */
+static GMutex blas_lock;
+static __thread gboolean in_worker;
+
+static void
+run_part (PtParallelFunc fn,
+          gpointer       data,
+          gsize          n,
+          int            n_parts,
+          int            part)
+{
+  gsize begin = n * (gsize) part / (gsize) n_parts;
+  gsize end = n * (gsize) (part + 1) / (gsize) n_parts;
+
+  if (begin < end)
+    fn (begin, end, data);
+}
+
+typedef struct
+{
+  int   index;        /* runs part index + 1 */
+  guint generation;   /* the generation current when it was started */
+} WorkerStart;
+
+static gpointer
+worker_main (gpointer user_data)
+{
+  WorkerStart *start = user_data;
+  int index = start->index;
+  guint seen = start->generation;
+
+  g_free (start);
+  in_worker = TRUE;
+  g_mutex_lock (&pool.lock);
+  for (;;)
+    {
+      PtParallelFunc fn;
+      gpointer data;
+      gsize n;
+      int n_parts;
+
+      while (pool.generation == seen)
+        g_cond_wait (&pool.work_cond, &pool.lock);
+      seen = pool.generation;
+      if (index + 1 >= pool.n_parts)
+        continue;
+      fn = pool.fn;
+      data = pool.data;
+      n = pool.n;
+      n_parts = pool.n_parts;
+      g_mutex_unlock (&pool.lock);
+
+      run_part (fn, data, n, n_parts, index + 1);
+
+      g_mutex_lock (&pool.lock);
+      if (--pool.pending == 0)
+        g_cond_signal (&pool.done_cond);
+    }
+  return NULL;
+}
+
+void
+pt_parallel_for (gsize           n,
+                 PtParallelFunc  fn,
+                 gpointer        data)
+{
+  int n_parts = pt_threads_get ();
+
+  if (n == 0)
+    return;
+  n_parts = (int) MIN ((gsize) n_parts, n);
+  if (n_parts <= 1 || in_worker)
+    {
+      fn (0, n, data);
+      return;
+    }
+
+  g_mutex_lock (&call_lock);
+  g_mutex_lock (&pool.lock);
+  while (pool.n_workers < n_parts - 1)
+    {
+      WorkerStart *start = g_new (WorkerStart, 1);
+      GThread *thread;
+
+      start->index = pool.n_workers;
+      start->generation = pool.generation;
+      thread = g_thread_new ("pt-worker", worker_main, start);
+
+      g_thread_unref (thread);
+      pool.n_workers++;
+    }
+  pool.fn = fn;
+  pool.data = data;
+  pool.n = n;
+  pool.n_parts = n_parts;
+  pool.pending = n_parts - 1;
+  pool.generation++;
+  g_cond_broadcast (&pool.work_cond);
+  g_mutex_unlock (&pool.lock);
+
+  run_part (fn, data, n, n_parts, 0);
+
+  g_mutex_lock (&pool.lock);
+  while (pool.pending > 0)
+    g_cond_wait (&pool.done_cond, &pool.lock);
+  g_mutex_unlock (&pool.lock);
+  g_mutex_unlock (&call_lock);
+}
+
+typedef struct
+{
+  gboolean     trans_a, trans_b, split_m;
+  int          m, n, k;
+  float        alpha, beta;
+  const float *a, *b;
+  float       *c;
+  int          lda, ldb, ldc;
+  int          n_parts;
+} GemmJob;
+
+static void
+gemm_part_run (gsize    begin,
+               gsize    end,
+               gpointer data)
+{
+  GemmJob *j = data;
+
+  for (gsize part = begin; part < end; part++)
+    {
+      int dim = j->split_m ? j->m : j->n;
+      /* Part boundaries rounded to 16 for the kernels' blocking. */
+      int p0 = (int) ((gsize) dim * part / j->n_parts) / 16 * 16;
+      int p1 = part + 1 == (gsize) j->n_parts ? dim
+               : (int) ((gsize) dim * (part + 1) / j->n_parts) / 16 * 16;
+
+      if (p1 <= p0)
+        continue;
+      if (j->split_m)
+        cblas_sgemm (CblasRowMajor, j->trans_a ? CblasTrans : CblasNoTrans,
+                     j->trans_b ? CblasTrans : CblasNoTrans, p1 - p0, j->n, j->k, j->alpha,
+                     j->trans_a ? j->a + p0 : j->a + (gsize) p0 * j->lda, j->lda,
+                     j->b, j->ldb, j->beta, j->c + (gsize) p0 * j->ldc, j->ldc);
+      else
+        cblas_sgemm (CblasRowMajor, j->trans_a ? CblasTrans : CblasNoTrans,
+                     j->trans_b ? CblasTrans : CblasNoTrans, j->m, p1 - p0, j->k, j->alpha,
+                     j->a, j->lda,
+                     j->trans_b ? j->b + (gsize) p0 * j->ldb : j->b + p0, j->ldb,
+                     j->beta, j->c + p0, j->ldc);
+    }
+}
+
+void
+pt_sgemm (gboolean     trans_a,
+          gboolean     trans_b,
+          int          m,
+          int          n,
+          int          k,
+          float        alpha,
+          const float *a,
+          int          lda,
+          const float *b,
+          int          ldb,
+          float        beta,
+          float       *c,
+          int          ldc)
+{
+  int n_threads = pt_threads_get ();
+  double flops = 2.0 * m * n * k;
+
+  if (m == 0 || n == 0)
+    return;
+  g_mutex_lock (&blas_lock);
+  if (n_threads > 1 && pt_threads_blas_uses_pool () && flops >= 4e6 &&
+      MAX (m, n) >= 32 * n_threads)
+    {
+      GemmJob job = { trans_a, trans_b, m >= n, m, n, k, alpha, beta, a, b, c, lda, ldb, ldc,
+                      n_threads };
+
+      pt_parallel_for (n_threads, gemm_part_run, &job);
+    }
+  else
+    cblas_sgemm (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                 trans_b ? CblasTrans : CblasNoTrans,
+                 m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  g_mutex_unlock (&blas_lock);
+}
