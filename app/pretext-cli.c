@@ -20,16 +20,10 @@ typedef struct {
 } PtCliCommand;
 
 static const PtCliCommand commands[] = {
-<<<<<<< HEAD
-  { "info", N_("Describe a dataset: images, classes, bad files, content hash"), pt_cli_info_main },
-<<<<<<< HEAD
-  { "augment", N_("Render augmented views of a dataset as a grid PNG"), pt_cli_augment_main },
-=======
   { "bench", N_("Time the training step of a method"), pt_cli_bench_main },
->>>>>>> heads/engine
-=======
+  { "augment", N_("Render augmented views of a dataset as a grid PNG"), pt_cli_augment_main },
+  { "info", N_("Describe a dataset: images, classes, bad files, content hash"), pt_cli_info_main },
   { "runs", N_("List past runs: date, method, dataset, steps, last loss, probe"), pt_cli_runs_main },
->>>>>>> heads/trainer
   { NULL, NULL, NULL },
 };
 

@@ -52,18 +52,13 @@ void           pt_cli_progress_free   (PtCliProgress  *progress);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PtCliProgress, pt_cli_progress_free)
 
 /* Subcommands (app/pt-cli-<name>.c). */
-<<<<<<< HEAD
-int       pt_cli_info_main        (int             argc,
-                                   char          **argv);
-<<<<<<< HEAD
 int       pt_cli_augment_main     (int             argc,
                                    char          **argv);
-=======
-int pt_cli_bench_main (int argc, char **argv);
->>>>>>> heads/engine
-=======
+int       pt_cli_bench_main       (int             argc,
+                                   char          **argv);
+int       pt_cli_info_main        (int             argc,
+                                   char          **argv);
 int       pt_cli_runs_main        (int             argc,
                                    char          **argv);
->>>>>>> heads/trainer
 
 G_END_DECLS

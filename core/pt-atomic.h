@@ -47,7 +47,8 @@ gboolean      pt_atomic_set_add_contents     (PtAtomicSet *set,
 gboolean      pt_atomic_set_commit           (PtAtomicSet *set,
                                               GError     **error);
 
-/* A single file written as a stream; commit or free (which aborts). */
+/* A single file written as a stream; commit or free (which aborts). Only
+ * for files from pt_atomic_file_new: a set's files belong to the set. */
 PtAtomicFile *pt_atomic_file_new             (const char  *path,
                                               GError     **error);
 gboolean      pt_atomic_file_commit          (PtAtomicFile *file,

@@ -47,9 +47,9 @@ label_in_range (gint64      v,
   if (v < -1 || v > PT_LABELS_MAX_CLASS)
     {
       g_set_error (error, PT_EMBEDDING_SET_ERROR, PT_EMBEDDING_SET_ERROR_INVALID,
-                   _("“%s”: the label at index %" G_GSIZE_FORMAT " is %" G_GINT64_FORMAT
-                     "; labels must be class numbers from 0 to %d, or -1 for unlabeled."),
-                   name, index, v, PT_LABELS_MAX_CLASS);
+                   _("“%s”: the label at index %zu is %lld; labels must be class numbers "
+                     "from 0 to %d, or -1 for unlabeled."),
+                   name, (size_t) index, (long long) v, PT_LABELS_MAX_CLASS);
       return FALSE;
     }
   return TRUE;
@@ -273,8 +273,8 @@ pt_embedding_set_load (const char *npy_path,
   if (n == 0 || d == 0)
     {
       g_set_error (error, PT_EMBEDDING_SET_ERROR, PT_EMBEDDING_SET_ERROR_INVALID,
-                   _("“%s” holds no embeddings (its shape is %" G_GUINT64_FORMAT " x %"
-                     G_GUINT64_FORMAT ")."), npy_path, n, d);
+                   _("“%s” holds no embeddings (its shape is %llu x %llu)."),
+                   npy_path, (unsigned long long) n, (unsigned long long) d);
       return NULL;
     }
   if (n > G_MAXINT || d > G_MAXINT)
@@ -320,4 +320,54 @@ pt_embedding_set_load (const char *npy_path,
         }
     }
   return g_steal_pointer (&set);
+}
+
+static void
+load_thread (GTask        *task,
+             gpointer      source,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  char **paths = task_data;
+  GError *error = NULL;
+  PtEmbeddingSet *set = pt_embedding_set_load (paths[0],
+                                               paths[1][0] != '\0' ? paths[1] : NULL,
+                                               paths[2][0] != '\0' ? paths[2] : NULL,
+                                               &error);
+
+  if (set == NULL)
+    g_task_return_error (task, error);
+  else if (g_task_return_error_if_cancelled (task))
+    pt_embedding_set_free (set);
+  else
+    g_task_return_pointer (task, set, (GDestroyNotify) pt_embedding_set_free);
+}
+
+void
+pt_embedding_set_load_async (const char          *npy_path,
+                             const char          *labels_path,
+                             const char          *image_dir,
+                             GCancellable        *cancellable,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  g_return_if_fail (npy_path != NULL);
+
+  char **paths = g_new0 (char *, 4);
+  paths[0] = g_strdup (npy_path);
+  paths[1] = g_strdup (labels_path != NULL ? labels_path : "");
+  paths[2] = g_strdup (image_dir != NULL ? image_dir : "");
+
+  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, pt_embedding_set_load_async);
+  g_task_set_task_data (task, paths, (GDestroyNotify) g_strfreev);
+  g_task_run_in_thread (task, load_thread);
+}
+
+PtEmbeddingSet *
+pt_embedding_set_load_finish (GAsyncResult *result,
+                              GError      **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
 }

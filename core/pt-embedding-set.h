@@ -65,6 +65,16 @@ PtEmbeddingSet *pt_embedding_set_load        (const char  *npy_path,
                                               GError     **error);
 void            pt_embedding_set_free        (PtEmbeddingSet *set);
 
+/* pt_embedding_set_load on a GTask worker; the paths are copied. */
+void            pt_embedding_set_load_async  (const char          *npy_path,
+                                              const char          *labels_path,
+                                              const char          *image_dir,
+                                              GCancellable        *cancellable,
+                                              GAsyncReadyCallback  callback,
+                                              gpointer             user_data);
+PtEmbeddingSet *pt_embedding_set_load_finish (GAsyncResult        *result,
+                                              GError             **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PtLabels, pt_labels_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PtEmbeddingSet, pt_embedding_set_free)
 

@@ -462,17 +462,17 @@ pt_npy_parse_header (const guint8 *contents,
   if (available < info->data_size)
     {
       g_set_error (error, PT_NPY_ERROR, PT_NPY_ERROR_INVALID,
-                   _("“%s” is truncated: its shape needs %" G_GSIZE_FORMAT
-                     " bytes of data but the file holds %" G_GSIZE_FORMAT "."),
-                   name, info->data_size, available);
+                   _("“%s” is truncated: its shape needs %zu bytes of data but the file "
+                     "holds %zu."),
+                   name, (size_t) info->data_size, (size_t) available);
       return FALSE;
     }
   if (available > info->data_size)
     {
       g_set_error (error, PT_NPY_ERROR, PT_NPY_ERROR_INVALID,
-                   _("“%s” does not match its shape: %" G_GSIZE_FORMAT
-                     " bytes follow the data it describes."),
-                   name, available - info->data_size);
+                   _("“%s” does not match its shape: %zu bytes follow the data it "
+                     "describes."),
+                   name, (size_t) (available - info->data_size));
       return FALSE;
     }
   return TRUE;
@@ -546,8 +546,8 @@ pt_npy_parse_i64 (const guint8 *contents,
   if (info.ndim == 2 && info.shape[1] != 1)
     {
       g_set_error (error, PT_NPY_ERROR, PT_NPY_ERROR_UNSUPPORTED,
-                   _("“%s” holds a matrix with %" G_GUINT64_FORMAT
-                     " columns; labels must be a vector."), name, info.shape[1]);
+                   _("“%s” holds a matrix with %llu columns; labels must be a vector."),
+                   name, (unsigned long long) info.shape[1]);
       return NULL;
     }
 

@@ -58,8 +58,8 @@ check_export (const PtProjectorExport *exp,
     if (!isfinite (exp->embeddings[i]))
       {
         g_set_error (error, PT_PROJECTOR_ERROR, PT_PROJECTOR_ERROR_INVALID,
-                     _("The embedding of point %" G_GSIZE_FORMAT " holds a value that is "
-                       "not a finite number; the run probably diverged."), i / exp->d);
+                     _("The embedding of point %zu holds a value that is not a finite "
+                       "number; the run probably diverged."), (size_t) (i / exp->d));
         return FALSE;
       }
 
@@ -76,6 +76,13 @@ check_export (const PtProjectorExport *exp,
           }
       }
   return TRUE;
+}
+
+static gboolean
+check_cancelled (const PtProjectorExport *exp,
+                 GError                 **error)
+{
+  return g_cancellable_set_error_if_cancelled (exp->cancellable, error);
 }
 
 static void
@@ -119,6 +126,8 @@ write_tensors_tsv (const PtProjectorExport *exp,
     {
       const float *row = exp->embeddings + (gsize) i * exp->d;
 
+      if (i % 256 == 0 && check_cancelled (exp, error))
+        return FALSE;
       g_string_truncate (line, 0);
       for (guint j = 0; j < exp->d; j++)
         {
@@ -224,6 +233,9 @@ pt_projector_build_sprite (const PtProjectorExport *exp,
 
   for (guint i = 0; i < exp->n; i++)
     {
+      if (check_cancelled (exp, error))
+        return NULL;
+
       g_autoptr(GdkPixbuf) image = exp->thumb_func (i, exp->thumb_data);
       if (image == NULL)
         continue;
@@ -339,6 +351,60 @@ pt_projector_save (const PtProjectorExport *exp,
   return pt_atomic_set_commit (set, error);
 }
 
+typedef struct {
+  PtProjectorExport exp;
+  char             *dir;
+} SaveData;
+
+static void
+save_data_free (gpointer p)
+{
+  SaveData *data = p;
+  g_free (data->dir);
+  g_free (data);
+}
+
+static void
+save_thread (GTask        *task,
+             gpointer      source,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  SaveData *data = task_data;
+  GError *error = NULL;
+
+  if (pt_projector_save (&data->exp, data->dir, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+void
+pt_projector_save_async (const PtProjectorExport *exp,
+                         const char              *dir,
+                         GAsyncReadyCallback      callback,
+                         gpointer                 user_data)
+{
+  g_return_if_fail (exp != NULL && dir != NULL);
+
+  SaveData *data = g_new0 (SaveData, 1);
+  data->exp = *exp;
+  data->dir = g_strdup (dir);
+
+  g_autoptr(GTask) task = g_task_new (NULL, exp->cancellable, callback, user_data);
+  g_task_set_source_tag (task, pt_projector_save_async);
+  g_task_set_task_data (task, data, save_data_free);
+  g_task_run_in_thread (task, save_thread);
+}
+
+gboolean
+pt_projector_save_finish (GAsyncResult *result,
+                          GError      **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
 char *
 pt_csv_quote (const char *field)
 {
@@ -378,6 +444,8 @@ pt_csv_write_embeddings (const PtProjectorExport *exp,
     {
       const float *row = exp->embeddings + (gsize) i * exp->d;
 
+      if (i % 256 == 0 && check_cancelled (exp, error))
+        return FALSE;
       if (exp->filenames != NULL && exp->filenames[i] != NULL)
         {
           g_autofree char *q = pt_csv_quote (exp->filenames[i]);

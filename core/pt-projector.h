@@ -50,6 +50,7 @@ typedef struct {
   gpointer             thumb_data;
   guint                thumb_size;   /* wanted thumbnail edge, 0 means 32 */
   const char          *tensor_name;  /* name shown in the projector, NULL: "embeddings" */
+  GCancellable        *cancellable;  /* checked per row and per thumbnail; or NULL */
 } PtProjectorExport;
 
 GQuark     pt_projector_error_quark   (void);
@@ -76,6 +77,16 @@ gboolean   pt_projector_add_to_set    (const PtProjectorExport *exp,
 /* Creates @dir if needed and writes the bundle atomically. */
 gboolean   pt_projector_save          (const PtProjectorExport *exp,
                                        const char              *dir,
+                                       GError                 **error);
+
+/* pt_projector_save on a GTask worker (the thumbnail function runs there).
+ * Everything @exp points to must stay valid and unchanged until @callback
+ * runs in the caller's thread-default main context. */
+void       pt_projector_save_async    (const PtProjectorExport *exp,
+                                       const char              *dir,
+                                       GAsyncReadyCallback      callback,
+                                       gpointer                 user_data);
+gboolean   pt_projector_save_finish   (GAsyncResult            *result,
                                        GError                 **error);
 
 /* The CSV export into an atomic file / as a whole file. */

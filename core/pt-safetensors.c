@@ -449,9 +449,10 @@ parse_tensor (PtSafetensors *st,
   if (t->end < t->begin)
     return invalid (error, name, _("tensor “%s” ends before it begins"), tname);
   if (t->end - t->begin != n_bytes)
-    return invalid (error, name, _("tensor “%s” has a shape of %" G_GUINT64_FORMAT
-                                   " bytes but its offsets span %" G_GUINT64_FORMAT),
-                    tname, n_bytes, t->end - t->begin);
+    return invalid (error, name, _("tensor “%s” has a shape of %llu bytes but its offsets "
+                                   "span %llu"),
+                    tname, (unsigned long long) n_bytes,
+                    (unsigned long long) (t->end - t->begin));
   t->name = g_strdup (tname);
   return TRUE;
 }
@@ -493,14 +494,14 @@ pt_safetensors_new_from_bytes (GBytes     *bytes,
 
   if (header_len > PT_SAFETENSORS_MAX_HEADER)
     {
-      invalid (error, name, _("its header length %" G_GUINT64_FORMAT
-                              " is over the limit of 100,000,000 bytes"), header_len);
+      invalid (error, name, _("its header length %llu is over the limit of "
+                              "100,000,000 bytes"), (unsigned long long) header_len);
       return NULL;
     }
   if (header_len > length - 8)
     {
-      invalid (error, name, _("its header length %" G_GUINT64_FORMAT " points past the end "
-                              "of the file (%" G_GSIZE_FORMAT " bytes)"), header_len, length);
+      invalid (error, name, _("its header length %llu points past the end of the file "
+                              "(%zu bytes)"), (unsigned long long) header_len, (size_t) length);
       return NULL;
     }
 
@@ -598,8 +599,8 @@ pt_safetensors_new_from_bytes (GBytes     *bytes,
         }
       if (t->begin > expected)
         {
-          invalid (error, name, _("there is a gap of %" G_GUINT64_FORMAT
-                                  " bytes before tensor “%s”"), t->begin - expected, t->name);
+          invalid (error, name, _("there is a gap of %llu bytes before tensor “%s”"),
+                   (unsigned long long) (t->begin - expected), t->name);
           return NULL;
         }
       if (t->end > st->data_len)
@@ -611,8 +612,8 @@ pt_safetensors_new_from_bytes (GBytes     *bytes,
     }
   if (expected != st->data_len)
     {
-      invalid (error, name, _("%" G_GUINT64_FORMAT " bytes follow the last tensor"),
-               (guint64) st->data_len - expected);
+      invalid (error, name, _("%llu bytes follow the last tensor"),
+               (unsigned long long) (st->data_len - expected));
       return NULL;
     }
 
@@ -760,8 +761,9 @@ find_tensor (PtSafetensors *st,
   if (t->n_elements != n_elements)
     {
       g_set_error (error, PT_SAFETENSORS_ERROR, PT_SAFETENSORS_ERROR_MISMATCH,
-                   _("“%s”: tensor “%s” has %" G_GUINT64_FORMAT " elements where %"
-                     G_GUINT64_FORMAT " are expected."), st->name, name, t->n_elements, n_elements);
+                   _("“%s”: tensor “%s” has %llu elements where %llu are expected."),
+                   st->name, name, (unsigned long long) t->n_elements,
+                   (unsigned long long) n_elements);
       return NULL;
     }
   return t;

@@ -44,12 +44,8 @@ bench_one (const PtAugRecipe *recipe, int C, int H, int W, int n_threads, int re
   g_autoptr(GPtrArray) views = g_ptr_array_new_with_free_func (g_free);
   g_autofree PtViewRecord *records = g_new (PtViewRecord, (gsize) n_views * B);
   g_autofree double *times = g_new (double, reps);
-<<<<<<< HEAD
-  PtAugRng rng;
-=======
   g_autofree double *cpus = g_new (double, reps);
-  PtRng rng;
->>>>>>> heads/augment
+  PtAugRng rng;
   double median;
 
   pt_aug_rng_init (&rng, 1, 2, 3, 4, 5);

@@ -225,6 +225,58 @@ test_embedding_set_load (void)
   remove_tree (dir);
 }
 
+typedef struct {
+  PtEmbeddingSet *set;
+  GError         *error;
+  gboolean        done;
+} AsyncResult;
+
+static void
+on_loaded_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  AsyncResult *r = user_data;
+  r->set = pt_embedding_set_load_finish (result, &r->error);
+  r->done = TRUE;
+}
+
+static void
+test_embedding_set_async (void)
+{
+  g_autofree char *npy = fixture_path ("f32_3x4.npy");
+  g_autofree char *labels = fixture_path ("i64_5.npy");
+  AsyncResult r = { NULL, NULL, FALSE };
+
+  pt_embedding_set_load_async (npy, NULL, NULL, NULL, on_loaded_cb, &r);
+  while (!r.done)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_no_error (r.error);
+  g_assert_cmpuint (r.set->n, ==, 3);
+  g_assert_cmpuint (r.set->d, ==, 4);
+  g_clear_pointer (&r.set, pt_embedding_set_free);
+
+  /* 5 labels for 3 rows: the mismatch travels back as an error. */
+  r.done = FALSE;
+  pt_embedding_set_load_async (npy, labels, NULL, NULL, on_loaded_cb, &r);
+  while (!r.done)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_null (r.set);
+  g_assert_error (r.error, PT_EMBEDDING_SET_ERROR, PT_EMBEDDING_SET_ERROR_MISMATCH);
+  g_clear_error (&r.error);
+
+  /* Cancelled: no set. */
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_cancellable_cancel (cancellable);
+  r.done = FALSE;
+  pt_embedding_set_load_async (npy, NULL, NULL, cancellable, on_loaded_cb, &r);
+  while (!r.done)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_null (r.set);
+  g_assert_error (r.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&r.error);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -232,5 +284,6 @@ main (int argc, char **argv)
   g_test_add_func ("/core/embedding-set/labels-text", test_labels_text);
   g_test_add_func ("/core/embedding-set/labels-npy", test_labels_npy);
   g_test_add_func ("/core/embedding-set/load", test_embedding_set_load);
+  g_test_add_func ("/core/embedding-set/async", test_embedding_set_async);
   return g_test_run ();
 }

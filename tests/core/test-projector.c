@@ -497,6 +497,60 @@ test_projector_locale (void)
   remove_dir (dir);
 }
 
+typedef struct {
+  GError  *error;
+  gboolean done;
+} AsyncResult;
+
+static void
+on_saved_cb (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  AsyncResult *r = user_data;
+  gboolean ok = pt_projector_save_finish (result, &r->error);
+  g_assert_true (ok == (r->error == NULL));
+  r->done = TRUE;
+}
+
+static void
+test_projector_async_cancel (void)
+{
+  const guint n = 20, d = 5;
+  g_autofree float *emb = make_embeddings (n, d, 4);
+  g_autofree char *dir = make_dir ();
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  GError *error = NULL;
+  PtProjectorExport exp = { .embeddings = emb, .n = n, .d = d,
+                            .thumb_func = thumb_cb, .thumb_size = 4,
+                            .cancellable = cancellable };
+  GMainContext *context = g_main_context_default ();
+
+  /* Cancelled before it starts: an error, and nothing written. */
+  g_cancellable_cancel (cancellable);
+  g_assert_false (pt_projector_save (&exp, dir, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  g_assert_cmpuint (count_entries (dir), ==, 0);
+  g_autofree char *csv = g_build_filename (dir, "e.csv", NULL);
+  g_assert_false (pt_csv_save_embeddings (&exp, csv, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  g_assert_cmpuint (count_entries (dir), ==, 0);
+
+  /* On a worker: the result comes back to this thread's main context. */
+  g_cancellable_reset (cancellable);
+  AsyncResult r = { NULL, FALSE };
+  pt_projector_save_async (&exp, dir, on_saved_cb, &r);
+  while (!r.done)
+    g_main_context_iteration (context, TRUE);
+  g_assert_no_error (r.error);
+  g_assert_cmpuint (count_entries (dir), ==, 3);
+  g_autofree char *config = read_text (dir, "projector_config.pbtxt");
+  g_assert_nonnull (strstr (config, "single_image_dim: 4"));
+  remove_dir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -509,5 +563,6 @@ main (int argc, char **argv)
   g_test_add_func ("/core/projector/failed-write", test_projector_failed_write);
   g_test_add_func ("/core/projector/csv", test_projector_csv);
   g_test_add_func ("/core/projector/locale", test_projector_locale);
+  g_test_add_func ("/core/projector/async-cancel", test_projector_async_cancel);
   return g_test_run ();
 }
