@@ -216,6 +216,75 @@ pt_blob_type_name (PtBlobType type)
     }
 }
 
+void
+pt_state_add_params (GArray     *blobs,
+                     const char *prefix,
+                     PtParams   *params)
+{
+  g_return_if_fail (blobs != NULL && params != NULL);
+  g_return_if_fail (pt_params_is_finalized (params));
+
+  for (guint i = 0; i < pt_params_get_n (params); i++)
+    {
+      const PtParamInfo *info = pt_params_get_info (params, (int) i);
+      g_autofree char *name = g_strconcat (prefix != NULL ? prefix : "", info->name, NULL);
+      PtBlob blob = { g_intern_string (name), PT_BLOB_F32, info->numel,
+                      pt_params_data (params, (int) i) };
+
+      g_array_append_val (blobs, blob);
+    }
+}
+
+void
+pt_state_add_optim (GArray     *blobs,
+                    const char *prefix,
+                    PtOptim    *optim,
+                    PtParams   *params,
+                    guint64    *step_storage)
+{
+  g_autofree char *step_name = NULL;
+  PtBlob blob;
+
+  g_return_if_fail (blobs != NULL && optim != NULL && params != NULL && step_storage != NULL);
+
+  if (prefix == NULL)
+    prefix = "";
+  for (int k = 0; k < pt_optim_get_n_slots (optim); k++)
+    {
+      g_autofree char *name = g_strdup_printf ("%sslot%d", prefix, k);
+
+      blob = (PtBlob) { g_intern_string (name), PT_BLOB_F32, pt_params_get_n_floats (params),
+                        pt_optim_get_slot (optim, k) };
+      g_array_append_val (blobs, blob);
+    }
+  *step_storage = pt_optim_get_step (optim);
+  step_name = g_strconcat (prefix, "step", NULL);
+  blob = (PtBlob) { g_intern_string (step_name), PT_BLOB_U64, 1, step_storage };
+  g_array_append_val (blobs, blob);
+}
+
+void
+pt_state_sync_optim_step (PtOptim  *optim,
+                          guint64  *step_storage,
+                          gboolean  to_storage)
+{
+  if (to_storage)
+    *step_storage = pt_optim_get_step (optim);
+  else
+    pt_optim_set_step (optim, *step_storage);
+}
+
+void
+pt_state_add_rng (GArray     *blobs,
+                  const char *name,
+                  PtRng      *rng)
+{
+  PtBlob blob = { g_intern_string (name), PT_BLOB_U64, 1, &rng->state };
+
+  g_return_if_fail (blobs != NULL && rng != NULL);
+  g_array_append_val (blobs, blob);
+}
+
 /* ---- Registry --------------------------------------------------------- */
 
 static GMutex registry_mutex;
