@@ -66,7 +66,6 @@ typedef enum {
   PT_TRAINER_ERROR_NON_FINITE,   /* blocking run: loss or gradient not finite */
   PT_TRAINER_ERROR_CANCELLED,    /* hard cancel */
   PT_TRAINER_ERROR_STATE,        /* a call that the current state does not allow */
-  PT_TRAINER_ERROR_SETUP,        /* pieces that do not fit: views, dataset hash, config */
 } PtTrainerError;
 
 GQuark pt_trainer_error_quark (void);
