@@ -25,10 +25,6 @@
 
 #include <glib.h>
 
-#include "pt-nn.h"
-#include "pt-optim.h"
-#include "pt-rng.h"
-
 G_BEGIN_DECLS
 
 #define PT_METHOD_ERROR (pt_method_error_quark ())
@@ -163,33 +159,6 @@ typedef struct {
 
 gsize       pt_blob_type_size         (PtBlobType type);
 const char *pt_blob_type_name         (PtBlobType type);
-
-/* Helpers for list_state over the engine's objects. Names are interned
- * (g_intern_string), so they outlive the array. */
-
-/* One F32 blob per entry of params (trained and buffers), named prefix +
- * the entry's dotted name: a checkpoint of another architecture is then
- * refused naming the first entry that differs. params must be finalized. */
-void        pt_state_add_params       (GArray      *blobs,
-                                       const char  *prefix,
-                                       PtParams    *params);
-/* The optimizer's slots as flat F32 blobs "<prefix>slot<k>", plus its step
- * counter as U64 "<prefix>step" stored in *step_storage: the method copies
- * pt_optim_get_step into it in list_state and back with pt_optim_set_step
- * in state_loaded (pt_state_sync_optim_step does both directions). */
-void        pt_state_add_optim        (GArray      *blobs,
-                                       const char  *prefix,
-                                       PtOptim     *optim,
-                                       PtParams    *params,
-                                       guint64     *step_storage);
-/* to_storage: *step_storage := optimizer step; else the reverse. */
-void        pt_state_sync_optim_step  (PtOptim     *optim,
-                                       guint64     *step_storage,
-                                       gboolean     to_storage);
-/* A PtRng's whole state as U64 "<name>". */
-void        pt_state_add_rng          (GArray      *blobs,
-                                       const char  *name,
-                                       PtRng       *rng);
 
 /* ---- Hyperparameters -------------------------------------------------- */
 

@@ -3,9 +3,6 @@
 #include <math.h>
 #include <string.h>
 
-#include <glib/gstdio.h>
-
-#include "pt-checkpoint.h"
 #include "pt-method.h"
 #include "pt-test-method.h"
 
@@ -203,108 +200,6 @@ test_visuals_ref (void)
   pt_visuals_unref (v);
 }
 
-/* A small engine model: linear -> batchnorm -> linear, SGD state, an RNG. */
-typedef struct {
-  PtParams   *params;
-  PtLinear    fc1, fc2;
-  PtBatchNorm bn;
-  PtOptim    *optim;
-  PtRng       rng;
-  guint64     optim_step;
-} Model;
-
-static void
-model_init (Model   *m,
-            int      hidden,
-            guint64  seed)
-{
-  PtOptimConfig config;
-
-  m->params = pt_params_new ();
-  pt_linear_init (&m->fc1, m->params, "head.0", 6, hidden, TRUE);
-  pt_batchnorm_init (&m->bn, m->params, "head.1", hidden, TRUE);
-  pt_linear_init (&m->fc2, m->params, "head.2", hidden, 3, TRUE);
-  pt_params_finalize (m->params);
-  pt_rng_init (&m->rng, seed);
-  pt_linear_reset (&m->fc1, m->params, &m->rng);
-  pt_batchnorm_reset (&m->bn, m->params);
-  pt_linear_reset (&m->fc2, m->params, &m->rng);
-  pt_optim_config_init (&config, PT_OPTIM_SGD);
-  m->optim = pt_optim_new (m->params, &config);
-}
-
-static void
-model_clear (Model *m)
-{
-  pt_optim_free (m->optim);
-  pt_params_free (m->params);
-}
-
-static GArray *
-model_state (Model *m)
-{
-  GArray *blobs = g_array_new (FALSE, TRUE, sizeof (PtBlob));
-
-  pt_state_add_params (blobs, "student/", m->params);
-  pt_state_add_optim (blobs, "optim/", m->optim, m->params, &m->optim_step);
-  pt_state_add_rng (blobs, "rng", &m->rng);
-  return blobs;
-}
-
-/* The engine's objects through the state helpers and a checkpoint file. */
-static void
-test_state_helpers (void)
-{
-  g_autofree char *dir = g_dir_make_tmp ("pt-method-XXXXXX", NULL);
-  g_autofree char *path = g_build_filename (dir, "ck", NULL);
-  PtCheckpointIdentity id = { "m", "a", "h" };
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GArray) a_blobs = NULL;
-  g_autoptr(GArray) b_blobs = NULL;
-  g_autoptr(GArray) c_blobs = NULL;
-  gsize n;
-  Model a, b, c;
-
-  model_init (&a, 5, 1);
-  model_init (&b, 5, 2);
-  model_init (&c, 7, 1);
-  n = pt_params_get_n_floats (a.params);
-  /* Some optimizer state to carry. */
-  for (gsize i = 0; i < n; i++)
-    pt_params_get_grad (a.params)[i] = (float) i * 0.01f;
-  pt_optim_step (a.optim, 0.1f);
-  pt_optim_step (a.optim, 0.1f);
-  pt_rng_next (&a.rng);
-
-  a_blobs = model_state (&a);
-  /* 3 entries per linear... 2 + 4 + 2 params, 1 slot + step, rng. */
-  g_assert_cmpuint (a_blobs->len, ==, 8 + 2 + 1);
-  g_assert_cmpstr (g_array_index (a_blobs, PtBlob, 0).name, ==, "student/head.0.weight");
-  g_assert_true (pt_checkpoint_write (path, &id, (PtBlob *) a_blobs->data, a_blobs->len, &error));
-  g_assert_no_error (error);
-
-  b_blobs = model_state (&b);
-  g_assert_true (pt_checkpoint_load (path, &id, (PtBlob *) b_blobs->data, b_blobs->len, &error));
-  g_assert_no_error (error);
-  pt_state_sync_optim_step (b.optim, &b.optim_step, FALSE);
-  g_assert_cmpmem (pt_params_get_data (a.params), n * 4, pt_params_get_data (b.params), n * 4);
-  g_assert_cmpmem (pt_optim_get_slot (a.optim, 0), n * 4, pt_optim_get_slot (b.optim, 0), n * 4);
-  g_assert_cmpuint (pt_optim_get_step (b.optim), ==, 2);
-  g_assert_cmpuint (b.rng.state, ==, a.rng.state);
-
-  /* Another hidden width: refused, naming the first entry that differs. */
-  c_blobs = model_state (&c);
-  g_assert_false (pt_checkpoint_load (path, &id, (PtBlob *) c_blobs->data, c_blobs->len, &error));
-  g_assert_error (error, PT_CHECKPOINT_ERROR, PT_CHECKPOINT_ERROR_MISMATCH);
-  g_assert_nonnull (strstr (error->message, "student/head."));
-
-  model_clear (&a);
-  model_clear (&b);
-  model_clear (&c);
-  g_unlink (path);
-  g_rmdir (dir);
-}
-
 int
 main (int argc, char **argv)
 {
@@ -313,6 +208,5 @@ main (int argc, char **argv)
   g_test_add_func ("/core/method/params", test_params);
   g_test_add_func ("/core/method/step-embed-state", test_step_embed_state);
   g_test_add_func ("/core/method/visuals", test_visuals_ref);
-  g_test_add_func ("/core/method/state-helpers", test_state_helpers);
   return g_test_run ();
 }
