@@ -56,6 +56,7 @@ result = {
     "n": args.n,
     "pretext_seconds": ours["total_seconds"] + ours["affinity_seconds"],
     "pretext_affinity_seconds": ours["affinity_seconds"],
+    "pretext_cpu_seconds": ours["cpu_seconds_all"],
     "pretext_kl_exact": ours["kl"],
     "sklearn_seconds": round(sk_seconds, 2),
     "sklearn_cpu_seconds": round(sk_cpu, 2),
