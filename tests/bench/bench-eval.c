@@ -111,6 +111,18 @@ dump (const char *dir, const char *name, const void *data, gsize size)
     g_error ("%s", error->message);
 }
 
+static gboolean
+trace_cb (int iter, double f, double gmax, gpointer data)
+{
+  if (iter % 10 == 0)
+    fprintf (stderr, "iter %d f %.8f gmax %.3g\n", iter, f, gmax);
+  return TRUE;
+}
+
+static int bench_max_iter = 100;
+static double bench_ftol = 0.0;
+static gboolean bench_trace = FALSE;
+
 static int
 bench_probe (double c, const char *dump_dir)
 {
@@ -132,6 +144,26 @@ bench_probe (double c, const char *dump_dir)
   PtProbeOptions opt;
   pt_probe_options_init (&opt);
   opt.c = c;
+  opt.lbfgs.max_iter = bench_max_iter;
+  if (bench_ftol > 0.0)
+    opt.lbfgs.ftol = bench_ftol;
+  if (bench_trace)
+    {
+      /* Trace only: skip the search. */
+      PtLbfgsResult lr;
+      g_autoptr(PtStandardizer) st = pt_standardizer_fit (x, n, DIM);
+      pt_standardizer_apply (st, x, x, n);
+      pt_standardizer_apply (st, xt, xt, nt);
+      g_autoptr(PtLinearModel) m = pt_logreg_fit (x, y, n, DIM, 10, c, NULL, &opt.lbfgs, trace_cb, NULL, &lr, NULL, &error);
+      g_autofree int *pred = g_new (int, nt);
+      pt_linear_model_predict (m, pred, xt, nt);
+      int ok = 0;
+      for (int i = 0; i < nt; i++)
+        ok += pred[i] == yt[i];
+      printf ("{\"iters\": %d, \"evals\": %d, \"status\": %d, \"f\": %.8f, \"accuracy\": %.4f}\n",
+              lr.n_iter, lr.n_eval, lr.status, lr.f, (double) ok / nt);
+      return 0;
+    }
   clock_t c0 = clock ();
   gint64 t0 = g_get_monotonic_time ();
   g_autoptr(PtProbeResult) r1 = pt_probe_run (x, y, n, xt, yt, nt, DIM, 10, &opt, NULL, &error);
@@ -252,6 +284,9 @@ main (int argc, char **argv)
     { "c", 0, 0, G_OPTION_ARG_DOUBLE, &c, "C of the single fit", "C" },
     { "n", 0, 0, G_OPTION_ARG_INT, &n, "t-SNE points", "N" },
     { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "threads", "T" },
+    { "max-iter", 0, 0, G_OPTION_ARG_INT, &bench_max_iter, "L-BFGS iterations", "N" },
+    { "ftol", 0, 0, G_OPTION_ARG_DOUBLE, &bench_ftol, "L-BFGS relative f tolerance", "F" },
+    { "trace", 0, 0, G_OPTION_ARG_NONE, &bench_trace, "trace one fit", NULL },
     { "dump", 0, 0, G_OPTION_ARG_FILENAME, &dump_dir, "write inputs here", "DIR" },
     { "layout", 0, 0, G_OPTION_ARG_FILENAME, &layout, "layout for tsne-kl", "FILE" },
     { NULL }
