@@ -154,6 +154,17 @@ test_probe_sklearn_fixture (void)
   for (int c2 = 1; c2 < k; c2++)
     g_assert_cmpfloat (fabs ((m->bias[c2] - m->bias[0]) - (b_ref[c2] - b_ref[0])), <=, 2e-3);
 
+  /* Warm start from the solution: the preconditioned coordinates map the
+   * model in and out exactly, so nothing is left to do. */
+  PtLbfgsResult r2;
+  g_autoptr(PtLinearModel) m2 = pt_logreg_fit (x, y, n, d, k, c, m, &p, NULL, NULL,
+                                               &r2, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (r2.n_iter, <=, 3);
+  g_assert_cmpfloat (fabs (r2.f - r.f), <=, 1e-6 * r.f);
+  for (int i = 0; i < d * k; i++)
+    g_assert_cmpfloat (fabs (m2->weight[i] - m->weight[i]), <=, 1e-3);
+
   g_autofree int *pred = g_new (int, nt);
   pt_linear_model_predict (m, pred, xt, nt);
   int correct = 0;
