@@ -614,6 +614,7 @@ pt_probe_options_init (PtProbeOptions *options)
   options->seed = 0;
   options->standardize = TRUE;
   pt_lbfgs_params_init (&options->lbfgs);
+  options->search_max_iter = 50;
 }
 
 void
@@ -765,11 +766,14 @@ pt_probe_run (const float           *train_x,
       res->val_accuracy = g_new0 (double, n_grid);
       double best_acc = -1.0;
       g_autoptr(PtLinearModel) best_model = NULL;
+      PtLbfgsParams search_params = options->lbfgs;
+      if (options->search_max_iter > 0)
+        search_params.max_iter = options->search_max_iter;
       for (int g = 0; g < n_grid; g++)
         {
           pp.fit_index = g;
           g_autoptr(PtLinearModel) m =
-            pt_logreg_fit (fx, fy, n_fit, d, k, grid[g], warm, &options->lbfgs,
+            pt_logreg_fit (fx, fy, n_fit, d, k, grid[g], warm, &search_params,
                            options->progress ? probe_progress_cb : NULL, &pp,
                            NULL, cancellable, error);
           if (m == NULL)

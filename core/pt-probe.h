@@ -124,7 +124,9 @@ typedef struct
   double              val_fraction;  /* validation split for the search (0.1) */
   guint64             seed;          /* for the validation split */
   gboolean            standardize;   /* TRUE */
-  PtLbfgsParams       lbfgs;         /* pt_lbfgs_params_init */
+  PtLbfgsParams       lbfgs;         /* pt_lbfgs_params_init (the final fit) */
+  int                 search_max_iter; /* iterations per search fit (50; the
+                                        * grid is a warm-started path) */
   PtProbeProgressFunc progress;
   gpointer            progress_data;
 } PtProbeOptions;
