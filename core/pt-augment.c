@@ -8,6 +8,12 @@
 #include "pt-build-config.h"
 #include "pt-rng.h"
 
+/* Nothing here relies on floating-point exceptions; without this GCC will
+ * not turn the selects of the colour loops into vector blends. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize ("no-trapping-math")
+#endif
+
 G_DEFINE_QUARK (pt-augment-error-quark, pt_augment_error)
 
 /* Stream tags: each op draws from its own stream of the view's key. */
