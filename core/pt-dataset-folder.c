@@ -62,7 +62,7 @@ decode_item (guint    i,
         item->rgb[(gsize) c * res * res + y * res + x] = src[(gsize) y * stride + x * 3 + c];
 }
 
-/* Sorted names of the visible entries of dir; files and folders apart. */
+/* Names of the visible entries of dir; files and folders apart. */
 static gboolean
 list_dir (const char  *dir,
           GPtrArray   *files,
@@ -86,11 +86,10 @@ list_dir (const char  *dir,
       if (name[0] == '.')
         continue;
       full = g_build_filename (dir, name, NULL);
-      if (g_file_test (full, G_FILE_TEST_IS_DIR))
-        {
-          if (subdirs != NULL)
-            g_ptr_array_add (subdirs, g_strdup (name));
-        }
+      /* Without subdirs (inside a class folder), a folder is listed as a
+       * file so that it is reported rather than silently skipped. */
+      if (subdirs != NULL && g_file_test (full, G_FILE_TEST_IS_DIR))
+        g_ptr_array_add (subdirs, g_strdup (name));
       else
         g_ptr_array_add (files, g_strdup (name));
     }
