@@ -36,8 +36,10 @@ pt_aug_op_name (PtAugOp op)
 
 typedef enum {
   F_P, F_MIN, F_MAX, F_RATIO_MIN, F_RATIO_MAX, F_BRIGHTNESS, F_CONTRAST,
-  F_SATURATION, F_HUE, F_VALUE, F_RIGHT_ANGLES,
+  F_SATURATION, F_HUE, F_VALUE, F_RIGHT_ANGLES, F_BY_VIEW,
 } Field;
+
+#define IS_BOOL_FIELD(f) ((f) == F_RIGHT_ANGLES || (f) == F_BY_VIEW)
 
 typedef struct {
   const char *key;
@@ -65,11 +67,12 @@ static const OpSpec op_specs[PT_AUG_N_OPS] = {
   } },
   [PT_AUG_HFLIP] = { 1, { { "p", F_P, 0.5, 0, 1, FALSE, -1 } } },
   [PT_AUG_VFLIP] = { 1, { { "p", F_P, 0.5, 0, 1, FALSE, -1 } } },
-  [PT_AUG_ROTATE] = { 5, {
+  [PT_AUG_ROTATE] = { 6, {
     { "p", F_P, 1.0, 0, 1, FALSE, -1 },
     { "degrees-min", F_MIN, 0.0, -360, 360, FALSE, 2 },
     { "degrees-max", F_MAX, 0.0, -360, 360, FALSE, -1 },
     { "right-angles", F_RIGHT_ANGLES, 0, 0, 1, FALSE, -1 },
+    { "by-view", F_BY_VIEW, 0, 0, 1, FALSE, -1 },
     { "fill", F_VALUE, 0.0, 0, 1, FALSE, -1 },
   } },
   [PT_AUG_JITTER] = { 5, {
@@ -122,10 +125,19 @@ field_ptr (PtAugOpParams *params,
     case F_HUE: return &params->hue;
     case F_VALUE: return &params->value;
     case F_RIGHT_ANGLES:
+    case F_BY_VIEW:
     default:
       g_assert_not_reached ();
     }
   return NULL;
+}
+
+static gboolean *
+bool_ptr (PtAugOpParams *params,
+          Field          field)
+{
+  g_assert (IS_BOOL_FIELD (field));
+  return field == F_RIGHT_ANGLES ? &params->right_angles : &params->by_view;
 }
 
 static double
@@ -191,8 +203,8 @@ op_set_defaults (PtAugOpParams *params,
     {
       const KeySpec *spec = &op_specs[op].keys[k];
 
-      if (spec->field == F_RIGHT_ANGLES)
-        params->right_angles = spec->def != 0;
+      if (IS_BOOL_FIELD (spec->field))
+        *bool_ptr (params, spec->field) = spec->def != 0;
       else
         *field_ptr (params, spec->field) = spec->def;
     }
@@ -241,9 +253,10 @@ op_params_equal (const PtAugOpParams *a,
     {
       const KeySpec *spec = &op_specs[op].keys[k];
 
-      if (spec->field == F_RIGHT_ANGLES)
+      if (IS_BOOL_FIELD (spec->field))
         {
-          if (!a->right_angles != !b->right_angles)
+          if (!*bool_ptr ((PtAugOpParams *) a, spec->field) !=
+              !*bool_ptr ((PtAugOpParams *) b, spec->field))
             return FALSE;
         }
       else if (field_get (a, spec->field) != field_get (b, spec->field))
@@ -268,7 +281,7 @@ pt_augment_recipe_equal (const PtAugRecipe *a,
       const PtAugViewGroup *ga = &a->groups[g], *gb = &b->groups[g];
 
       if (g_strcmp0 (ga->name, gb->name) != 0 || ga->count != gb->count ||
-          ga->size != gb->size || ga->pixels != gb->pixels)
+          ga->size != gb->size || ga->pixels != gb->pixels || !ga->shared != !gb->shared)
         return FALSE;
       for (int op = 0; op < PT_AUG_N_OPS; op++)
         if (!op_params_equal (&ga->ops[op], &gb->ops[op], op))
@@ -410,7 +423,7 @@ pt_augment_recipe_validate (const PtAugRecipe *recipe,
             {
               const KeySpec *spec = &op_specs[op].keys[k];
 
-              if (spec->field == F_RIGHT_ANGLES)
+              if (IS_BOOL_FIELD (spec->field))
                 continue;
               if (!check_value (spec, field_get (params, spec->field), origin, name, error))
                 return FALSE;
@@ -518,7 +531,7 @@ load_op (GKeyFile       *kf,
           return invalid (error, origin, group_name, keys[i],
                           _("unknown key for op “%s” (known: %s)"), op_names[op], known->str);
         }
-      if (spec->field == F_RIGHT_ANGLES)
+      if (IS_BOOL_FIELD (spec->field))
         {
           g_autoptr(GError) local = NULL;
           gboolean b = g_key_file_get_boolean (kf, group_name, keys[i], &local);
@@ -526,7 +539,7 @@ load_op (GKeyFile       *kf,
           if (local != NULL)
             return invalid (error, origin, group_name, keys[i],
                             _("expected true or false"));
-          params->right_angles = b;
+          *bool_ptr (params, spec->field) = b;
         }
       else
         {
@@ -555,7 +568,7 @@ pt_augment_recipe_load_data (const char  *data,
   g_auto(GStrv) keys = NULL;
   g_auto(GStrv) views = NULL;
   static const char *const recipe_keys[] = { "name", "title", "reference", "views", "channels", NULL };
-  static const char *const view_keys[] = { "count", "size", "pixels", NULL };
+  static const char *const view_keys[] = { "count", "size", "pixels", "shared", NULL };
 
   g_return_val_if_fail (data != NULL, NULL);
   if (origin == NULL)
@@ -655,7 +668,7 @@ pt_augment_recipe_load_data (const char  *data,
               if (!key_in (vkeys[i], view_keys))
                 {
                   invalid (error, origin, view_group, vkeys[i],
-                           _("unknown key (known: count, size, pixels)"));
+                           _("unknown key (known: count, size, pixels, shared)"));
                   return NULL;
                 }
             }
@@ -666,6 +679,17 @@ pt_augment_recipe_load_data (const char  *data,
               if (!get_int (kf, view_group, "count", origin, 1, 32, &c, error))
                 return NULL;
               group->count = (guint) c;
+            }
+          if (g_key_file_has_key (kf, view_group, "shared", NULL))
+            {
+              g_autoptr(GError) bool_error = NULL;
+
+              group->shared = g_key_file_get_boolean (kf, view_group, "shared", &bool_error);
+              if (bool_error != NULL)
+                {
+                  invalid (error, origin, view_group, "shared", _("expected true or false"));
+                  return NULL;
+                }
             }
           if (g_key_file_has_key (kf, view_group, "pixels", NULL))
             {
@@ -918,6 +942,8 @@ pt_augment_recipe_to_data (const PtAugRecipe *recipe,
       format_double (buf, sizeof buf, group->size);
       g_key_file_set_value (kf, view_group, "size", buf);
       g_key_file_set_integer (kf, view_group, "pixels", group->pixels);
+      if (group->shared)
+        g_key_file_set_boolean (kf, view_group, "shared", TRUE);
 
       for (int op = 0; op < PT_AUG_N_OPS; op++)
         {
@@ -930,9 +956,10 @@ pt_augment_recipe_to_data (const PtAugRecipe *recipe,
             {
               const KeySpec *spec = &op_specs[op].keys[k];
 
-              if (spec->field == F_RIGHT_ANGLES)
+              if (IS_BOOL_FIELD (spec->field))
                 {
-                  g_key_file_set_boolean (kf, name, spec->key, params->right_angles);
+                  g_key_file_set_boolean (kf, name, spec->key,
+                                          *bool_ptr ((PtAugOpParams *) params, spec->field));
                   continue;
                 }
               format_double (buf, sizeof buf, field_get (params, spec->field));
@@ -1650,9 +1677,10 @@ pt_augment_view (float             *out,
   g_autofree float *src = NULL;
   g_autofree float *a = NULL;
   g_autofree float *b = NULL;
+  guint first_view = 0, stream_view;
   PtRng rng;
 
-#define OP_RNG(op) pt_rng_init (&rng, seed, epoch, index, view, PT_AUG_STREAM (op))
+#define OP_RNG(op) pt_rng_init (&rng, seed, epoch, index, stream_view, PT_AUG_STREAM (op))
 
   g_return_if_fail (out != NULL && recipe != NULL && image != NULL);
   g_return_if_fail (C == 1 || C == 3);
@@ -1661,6 +1689,10 @@ pt_augment_view (float             *out,
 
   group = pt_augment_recipe_get_view_group (recipe, view, &group_index);
   ops = group->ops;
+  for (guint g = 0; g < group_index; g++)
+    first_view += recipe->groups[g].count;
+  /* A shared group draws everything from its first view's streams. */
+  stream_view = group->shared ? first_view : view;
   pt_augment_recipe_get_view_shape (recipe, view, C, H, W, &OC, &OH, &OW);
   n = OH * OW;
 
@@ -1718,7 +1750,9 @@ pt_augment_view (float             *out,
       const PtAugOpParams *p = &ops[PT_AUG_ROTATE];
 
       rec->fired |= 1u << PT_AUG_ROTATE;
-      if (p->right_angles)
+      if (p->by_view)
+        rec->angle = 90.0 * (double) ((view - first_view) % 4);
+      else if (p->right_angles)
         rec->angle = 90.0 * (double) pt_rng_below (&rng, 4);
       else
         rec->angle = pt_rng_range (&rng, p->min, p->max);

@@ -1090,6 +1090,52 @@ test_presets_values (void)
   g_assert_cmpfloat (mae->groups[0].ops[PT_AUG_CROP].min, ==, 0.2);
   g_assert_false (mae->groups[0].ops[PT_AUG_JITTER].enabled);
   g_assert_true (rotnet->groups[0].ops[PT_AUG_ROTATE].right_angles);
+  g_assert_true (rotnet->groups[0].ops[PT_AUG_ROTATE].by_view);
+  g_assert_true (rotnet->groups[0].shared);
+  g_assert_cmpuint (rotnet->groups[0].count, ==, 4);
+}
+
+/* RotNet: the four views of an image are one augmented view turned by
+ * 0, 90, 180 and 270 degrees (shared draws, by-view angles). */
+static void
+test_rotnet_copies (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PtAugRecipe) recipe = pt_augment_recipe_load ("rotnet", &error);
+  g_autofree guint8 *img = random_image (3, 16, 16, 18);
+  float views[4][3 * 16 * 16];
+  PtViewRecord rec[4];
+
+  g_assert_no_error (error);
+  for (guint64 i = 0; i < 8; i++)
+    {
+      for (guint v = 0; v < 4; v++)
+        {
+          pt_augment_view (views[v], &rec[v], recipe, v, img, 3, 16, 16, 4, 1, i);
+          g_assert_cmpfloat (rec[v].angle, ==, 90.0 * v);
+          g_assert_cmpint (rec[v].crop_x, ==, rec[0].crop_x);
+          g_assert_cmpint (rec[v].crop_y, ==, rec[0].crop_y);
+          g_assert_cmpint (rec[v].crop_w, ==, rec[0].crop_w);
+          g_assert_cmpuint (rec[v].fired, ==, rec[0].fired);
+        }
+      /* View k is view 0 turned k quarters counter-clockwise. */
+      for (guint v = 1; v < 4; v++)
+        for (int c = 0; c < 3; c++)
+          for (int y = 0; y < 16; y++)
+            for (int x = 0; x < 16; x++)
+              {
+                int sy = y, sx = x;
+
+                for (guint t = 0; t < v; t++)
+                  {
+                    int ny = sx, nx = 15 - sy;
+                    sy = ny;
+                    sx = nx;
+                  }
+                g_assert_cmpfloat (views[v][(c * 16 + y) * 16 + x], ==,
+                                   views[0][(c * 16 + sy) * 16 + sx]);
+              }
+    }
 }
 
 typedef struct {
@@ -1113,6 +1159,8 @@ test_bad_recipes (void)
     { "[view:a]\ncount=0\n", { "[view:a]", "“count”", NULL } },
     { "[view:a]\nsize=9\n", { "[view:a]", "“size”", NULL } },
     { "[view:a]\nzoom=2\n", { "[view:a]", "“zoom”", NULL } },
+    { "[view:a]\nshared=often\n", { "[view:a]", "“shared”", NULL } },
+    { "[a:rotate]\nby-view=2\n", { "[a:rotate]", "“by-view”", NULL } },
     { "[b:crop]\np=1\n", { "[b:crop]", "not listed", NULL } },
     { "[extra]\nx=1\n", { "[extra]", "unknown group", NULL } },
     { "[a:erase]\nratio-min=0\n", { "[a:erase]", "“ratio-min”", NULL } },
@@ -1339,6 +1387,7 @@ main (int argc, char **argv)
   g_test_add_func ("/core/augment/batch-threads", test_batch_threads);
   g_test_add_func ("/core/augment/presets/round-trip", test_presets_round_trip);
   g_test_add_func ("/core/augment/presets/values", test_presets_values);
+  g_test_add_func ("/core/augment/presets/rotnet-copies", test_rotnet_copies);
   g_test_add_func ("/core/augment/recipe/bad", test_bad_recipes);
   g_test_add_func ("/core/augment/recipe/defaults", test_defaults);
   g_test_add_func ("/core/augment/recipe/save-invalid", test_save_invalid);
