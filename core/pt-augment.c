@@ -2082,3 +2082,89 @@ pt_view_record_to_json (const PtViewRecord *record,
     }
   json_builder_end_object (builder);
 }
+
+static const char *
+jitter_component_name (guint8 component)
+{
+  switch (component)
+    {
+    case PT_JITTER_BRIGHTNESS: return _("brightness");
+    case PT_JITTER_CONTRAST: return _("contrast");
+    case PT_JITTER_SATURATION: return _("saturation");
+    default: return _("hue");
+    }
+}
+
+/* g_ascii_formatd into a fixed-size buffer. */
+#define FMT(buf, format, v) g_ascii_formatd (buf, sizeof buf, format, v)
+
+/* Appends a new line, then the formatted text. */
+static void
+add_line (GString    *text,
+          const char *format,
+          ...) G_GNUC_PRINTF (2, 3);
+
+static void
+add_line (GString    *text,
+          const char *format,
+          ...)
+{
+  va_list args;
+
+  g_string_append_c (text, '\n');
+  va_start (args, format);
+  g_string_append_vprintf (text, format, args);
+  va_end (args);
+}
+
+char *
+pt_view_record_describe (const PtViewRecord *record)
+{
+  GString *text;
+  char a[G_ASCII_DTOSTR_BUF_SIZE], b[G_ASCII_DTOSTR_BUF_SIZE];
+  char c[G_ASCII_DTOSTR_BUF_SIZE], d[G_ASCII_DTOSTR_BUF_SIZE];
+
+  g_return_val_if_fail (record != NULL, NULL);
+
+  text = g_string_new (NULL);
+  /* TRANSLATORS: crop box: x, y, width × height in source pixels */
+  g_string_append_printf (text, _("crop %d, %d, %d × %d (scale %s, ratio %s)%s"),
+                          record->crop_x, record->crop_y, record->crop_w, record->crop_h,
+                          FMT (a, "%.2f", record->crop_scale), FMT (b, "%.2f", record->crop_ratio),
+                          record->crop_fallback ? _(", centre fallback") : "");
+  if (record->fired & (1u << PT_AUG_HFLIP))
+    add_line (text, "%s", _("horizontal flip"));
+  if (record->fired & (1u << PT_AUG_VFLIP))
+    add_line (text, "%s", _("vertical flip"));
+  if (record->fired & (1u << PT_AUG_ROTATE))
+    add_line (text, _("rotation %s°"), FMT (a, "%.1f", record->angle));
+  if (record->fired & (1u << PT_AUG_JITTER))
+    {
+      add_line (text, _("colour jitter: brightness %s, contrast %s, saturation %s, hue %s"),
+                FMT (a, "%.2f", record->brightness), FMT (b, "%.2f", record->contrast),
+                FMT (c, "%.2f", record->saturation), FMT (d, "%+.3f", record->hue));
+      add_line (text, _("  order: %s, %s, %s, %s"),
+                jitter_component_name (record->jitter_order[0]),
+                jitter_component_name (record->jitter_order[1]),
+                jitter_component_name (record->jitter_order[2]),
+                jitter_component_name (record->jitter_order[3]));
+    }
+  if (record->fired & (1u << PT_AUG_GRAYSCALE))
+    add_line (text, "%s", _("grayscale"));
+  if (record->fired & (1u << PT_AUG_BLUR))
+    add_line (text, _("Gaussian blur σ %s (kernel %d)"),
+              FMT (a, "%.2f", record->blur_sigma), record->blur_kernel);
+  if (record->fired & (1u << PT_AUG_SOLARIZE))
+    add_line (text, _("solarize from %s"), FMT (a, "%.2f", record->solarize_threshold));
+  if (record->fired & (1u << PT_AUG_EQUALIZE))
+    add_line (text, "%s", _("equalize"));
+  if (record->fired & (1u << PT_AUG_ERASE))
+    add_line (text, _("erase %d, %d, %d × %d with %s"),
+              record->erase_x, record->erase_y, record->erase_w, record->erase_h,
+              FMT (a, "%.2f", record->erase_value));
+  if (record->fired & (1u << PT_AUG_NOISE))
+    add_line (text, _("Gaussian noise σ %s"), FMT (a, "%.3f", record->noise_std));
+  return g_string_free (text, FALSE);
+}
+
+#undef FMT

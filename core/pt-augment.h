@@ -256,6 +256,10 @@ void          pt_augment_batch              (float * const      *views,
                                              guint64            epoch,
                                              int                n_threads);
 
+/* A short human-readable account, one line per op that fired (crop first),
+ * for tooltips and text output. Numbers use the C locale. */
+char         *pt_view_record_describe       (const PtViewRecord *record);
+
 /* The record as a JSON object (for --json and the GUI). */
 void          pt_view_record_to_json        (const PtViewRecord *record,
                                              JsonBuilder        *builder);

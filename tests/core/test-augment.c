@@ -1355,6 +1355,42 @@ test_record_json (void)
   g_assert_true (json_object_has_member (obj, "fired"));
 }
 
+static void
+test_record_describe (void)
+{
+  PtViewRecord rec = { 0 };
+  g_autofree char *plain = NULL;
+  g_autofree char *text = NULL;
+
+  rec.crop_x = 3;
+  rec.crop_y = 4;
+  rec.crop_w = 20;
+  rec.crop_h = 10;
+  rec.crop_scale = 0.25;
+  rec.crop_ratio = 2.0;
+  plain = pt_view_record_describe (&rec);
+  g_assert_cmpstr (plain, ==, "crop 3, 4, 20 × 10 (scale 0.25, ratio 2.00)");
+
+  rec.fired = (1u << PT_AUG_CROP) | (1u << PT_AUG_HFLIP) | (1u << PT_AUG_JITTER) |
+              (1u << PT_AUG_BLUR);
+  rec.brightness = 1.5;
+  rec.contrast = 0.75;
+  rec.saturation = 1.0;
+  rec.hue = -0.05;
+  rec.jitter_order[0] = PT_JITTER_HUE;
+  rec.jitter_order[1] = PT_JITTER_BRIGHTNESS;
+  rec.jitter_order[2] = PT_JITTER_SATURATION;
+  rec.jitter_order[3] = PT_JITTER_CONTRAST;
+  rec.blur_sigma = 1.25;
+  rec.blur_kernel = 3;
+  text = pt_view_record_describe (&rec);
+  g_assert_nonnull (strstr (text, "\nhorizontal flip\n"));
+  g_assert_nonnull (strstr (text, "brightness 1.50, contrast 0.75, saturation 1.00, hue -0.050"));
+  g_assert_nonnull (strstr (text, "order: hue, brightness, saturation, contrast"));
+  g_assert_nonnull (strstr (text, "σ 1.25 (kernel 3)"));
+  g_assert_null (strstr (text, "vertical"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1393,5 +1429,6 @@ main (int argc, char **argv)
   g_test_add_func ("/core/augment/recipe/save-invalid", test_save_invalid);
   g_test_add_func ("/core/augment/recipe/mutations", test_recipe_mutations);
   g_test_add_func ("/core/augment/record-json", test_record_json);
+  g_test_add_func ("/core/augment/record-describe", test_record_describe);
   return g_test_run ();
 }
