@@ -15,7 +15,7 @@ static void
 on_progress_cb (double   fraction,
                 gpointer user_data)
 {
-  pt_cli_progress_update (user_data, (guint64) (fraction * 1000), 1000, NULL);
+  pt_cli_progress_update (user_data, (guint64) (fraction * 100), 100, NULL);
 }
 
 static void

@@ -52,9 +52,13 @@ void           pt_cli_progress_free   (PtCliProgress  *progress);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PtCliProgress, pt_cli_progress_free)
 
 /* Subcommands (app/pt-cli-<name>.c). */
+int       pt_cli_augment_main     (int             argc,
+                                   char          **argv);
+int       pt_cli_bench_main       (int             argc,
+                                   char          **argv);
 int       pt_cli_info_main        (int             argc,
                                    char          **argv);
-int       pt_cli_augment_main     (int             argc,
+int       pt_cli_runs_main        (int             argc,
                                    char          **argv);
 
 G_END_DECLS

@@ -1331,10 +1331,24 @@ rotate (float       *dst,
   }
 }
 
+/* Plain compares (not fminf/fmaxf, which are libm calls without
+ * -ffast-math), so loops vectorize to min/max instructions. */
+static inline float
+minf (float a, float b)
+{
+  return a < b ? a : b;
+}
+
+static inline float
+maxf (float a, float b)
+{
+  return a > b ? a : b;
+}
+
 static inline float
 clamp01 (float v)
 {
-  return v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v);
+  return minf (maxf (v, 0.0f), 1.0f);
 }
 
 static inline float
@@ -1392,59 +1406,56 @@ adjust_saturation (float *x, int C, int n, float f)
     }
 }
 
-/* Hue shift in HSV with torchvision's formulas, written without a switch:
- * channel n of hsv_to_rgb is v - v s clamp(min(k, 4 - k), 0, 1) with
+/* Hue shift in HSV with torchvision's formulas, written so the loop
+ * vectorizes: every candidate is computed, then selected (under the default
+ * -ftrapping-math GCC will not speculate a conditional FP operation).
+ * Channel n of hsv_to_rgb is v - v s clamp(min(k, 4 - k), 0, 1) with
  * k = (n + 6 h) mod 6 and n = 5, 3, 1 for r, g, b. */
+static inline float
+hue_channel (float k, float v, float vs)
+{
+  float k6 = k - 6.0f;
+  float t;
+
+  k = k >= 6.0f ? k6 : k;
+  t = minf (maxf (minf (k, 4.0f - k), 0.0f), 1.0f);
+  return clamp01 (v - vs * t);
+}
+
 static void
 adjust_hue (float *x, int C, int n, float shift)
 {
+  float *restrict R = x, *restrict G = x + n, *restrict B = x + 2 * n;
+
   if (C != 3)
     return;
   for (int i = 0; i < n; i++)
     {
-      float r = x[i], g = x[n + i], b = x[2 * n + i];
-      float maxc = MAX (r, MAX (g, b)), minc = MIN (r, MIN (g, b));
-      float v = maxc, d = maxc - minc;
-      float s = maxc > 0 ? d / maxc : 0;
-      float h = 0, h6, vs;
-      float out[3];
+      float r = R[i], g = G[i], b = B[i];
+      float maxc = maxf (r, maxf (g, b)), minc = minf (r, minf (g, b));
+      float d = maxc - minc;
+      float inv = 1.0f / (d > 0 ? d : 1.0f);
+      float s = d / (maxc > 0 ? maxc : 1.0f);
+      float rc = (maxc - r) * inv, gc = (maxc - g) * inv, bc = (maxc - b) * inv;
+      float hr = bc - gc, hg = 2.0f + rc - bc, hb = 4.0f + gc - rc;
+      float h = maxc == r ? hr : (maxc == g ? hg : hb);
+      float h1, h6, vs;
 
-      if (d > 0)
-        {
-          float inv = 1.0f / d;
-          float rc = (maxc - r) * inv, gc = (maxc - g) * inv, bc = (maxc - b) * inv;
-
-          if (maxc == r)
-            h = bc - gc;
-          else if (maxc == g)
-            h = 2.0f + rc - bc;
-          else
-            h = 4.0f + gc - rc;
-          h *= 1.0f / 6.0f;
-          if (h < 0)
-            h += 1.0f;
-        }
-      h += shift;
-      if (h < 0)
-        h += 1.0f;
-      if (h >= 1.0f)
-        h -= 1.0f;
+      /* d = 0: grey, any hue; s is 0 there too, so the colour stays grey. */
+      h = d > 0 ? h : 0.0f;
+      h = h * (1.0f / 6.0f);
+      h1 = h + 1.0f;
+      h = h < 0 ? h1 : h;
+      h = h + shift;
+      h1 = h + 1.0f;
+      h = h < 0 ? h1 : h;
+      h1 = h - 1.0f;
+      h = h >= 1.0f ? h1 : h;
       h6 = h * 6.0f;
-      vs = v * s;
-      for (int c = 0; c < 3; c++)
-        {
-          float k = (float) (5 - 2 * c) + h6;
-          float t;
-
-          if (k >= 6.0f)
-            k -= 6.0f;
-          t = MIN (k, 4.0f - k);
-          t = t < 0 ? 0 : (t > 1 ? 1 : t);
-          out[c] = clamp01 (v - vs * t);
-        }
-      x[i] = out[0];
-      x[n + i] = out[1];
-      x[2 * n + i] = out[2];
+      vs = maxc * s;
+      R[i] = hue_channel (5.0f + h6, maxc, vs);
+      G[i] = hue_channel (3.0f + h6, maxc, vs);
+      B[i] = hue_channel (1.0f + h6, maxc, vs);
     }
 }
 

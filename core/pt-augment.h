@@ -177,7 +177,8 @@ gboolean      pt_augment_recipe_validate    (const PtAugRecipe *recipe,
                                              const char        *origin,
                                              GError           **error);
 
-/* Parses a recipe from .ini text; origin names it in errors. */
+/* Parses a recipe from .ini text (length (gsize) -1: NUL-terminated);
+ * origin names it in errors. */
 PtAugRecipe  *pt_augment_recipe_load_data   (const char  *data,
                                              gsize        length,
                                              const char  *origin,

@@ -279,29 +279,24 @@ find_plain_or_gz (const char *dir,
   return NULL;
 }
 
-gboolean
-_pt_dataset_load_named_idx (PtDatasetData *data,
-                            const char    *name,
-                            PtSplit        split,
-                            GCancellable  *cancellable,
-                            PtProgressFunc progress,
-                            gpointer       progress_data,
-                            GError       **error)
+/* Loads the split from the first of dirs holding its images file. */
+static gboolean
+load_idx_from_dirs (PtDatasetData *data,
+                    GPtrArray     *dirs,
+                    const char    *pretty,      /* "Fashion-MNIST" */
+                    gboolean       fashion,
+                    PtSplit        split,
+                    GCancellable  *cancellable,
+                    PtProgressFunc progress,
+                    gpointer       progress_data,
+                    GError       **error)
 {
   const char *prefix = split == PT_SPLIT_TRAIN ? "train" : "t10k";
-  gboolean fashion = strcmp (name, "fashion-mnist") == 0;
-  const char *pretty = fashion ? "Fashion-MNIST" : "MNIST";
   g_autofree char *images_name = g_strdup_printf ("%s-images-idx3-ubyte", prefix);
   g_autofree char *labels_name = g_strdup_printf ("%s-labels-idx1-ubyte", prefix);
-  g_autoptr(GPtrArray) dirs = g_ptr_array_new_with_free_func (g_free);
   g_autofree char *images_path = NULL;
   g_autofree char *labels_path = NULL;
   g_autofree char *searched = NULL;
-  const char *env = g_getenv ("PRETEXT_DATA");
-
-  if (env != NULL && env[0] != '\0')
-    g_ptr_array_add (dirs, g_build_filename (env, name, NULL));
-  g_ptr_array_add (dirs, g_build_filename ("/usr/share/datasets", name, NULL));
 
   for (guint d = 0; d < dirs->len && images_path == NULL; d++)
     {
@@ -323,11 +318,10 @@ _pt_dataset_load_named_idx (PtDatasetData *data,
     {
       g_ptr_array_add (dirs, NULL);
       searched = g_strjoinv ("”, “", (char **) dirs->pdata);
+      g_ptr_array_remove_index (dirs, dirs->len - 1);
       g_set_error (error, PT_DATASET_ERROR, PT_DATASET_ERROR_NOT_FOUND,
-                   fashion
-                   ? _("Fashion-MNIST is not installed: no “%s.gz” in “%s” (install the Debian package dataset-fashion-mnist or set PRETEXT_DATA).")
-                   : _("MNIST is not installed: no “%s.gz” in “%s” (put the IDX files in $PRETEXT_DATA/mnist/)."),
-                   images_name, searched);
+                   _("%s is not installed: no “%s.gz” in “%s” (install the Debian package dataset-fashion-mnist for Fashion-MNIST, or put the IDX files in $PRETEXT_DATA/NAME/)."),
+                   pretty, images_name, searched);
       return FALSE;
     }
 
@@ -340,6 +334,54 @@ _pt_dataset_load_named_idx (PtDatasetData *data,
   for (int k = 0; k < 10; k++)
     data->class_names[k] = fashion ? g_strdup (fashion_mnist_classes[k]) : g_strdup_printf ("%d", k);
   return TRUE;
+}
+
+gboolean
+_pt_dataset_load_named_idx (PtDatasetData *data,
+                            const char    *name,
+                            PtSplit        split,
+                            GCancellable  *cancellable,
+                            PtProgressFunc progress,
+                            gpointer       progress_data,
+                            GError       **error)
+{
+  gboolean fashion = strcmp (name, "fashion-mnist") == 0;
+  g_autoptr(GPtrArray) dirs = g_ptr_array_new_with_free_func (g_free);
+  const char *env = g_getenv ("PRETEXT_DATA");
+
+  if (env != NULL && env[0] != '\0')
+    g_ptr_array_add (dirs, g_build_filename (env, name, NULL));
+  g_ptr_array_add (dirs, g_build_filename ("/usr/share/datasets", name, NULL));
+
+  return load_idx_from_dirs (data, dirs, fashion ? "Fashion-MNIST" : "MNIST", fashion, split,
+                             cancellable, progress, progress_data, error);
+}
+
+gboolean
+_pt_dataset_is_idx_folder (const char *path)
+{
+  g_autofree char *images = find_plain_or_gz (path, "train-images-idx3-ubyte");
+
+  return images != NULL;
+}
+
+gboolean
+_pt_dataset_load_idx_folder (PtDatasetData *data,
+                             const char    *path,
+                             PtSplit        split,
+                             GCancellable  *cancellable,
+                             PtProgressFunc progress,
+                             gpointer       progress_data,
+                             GError       **error)
+{
+  g_autoptr(GPtrArray) dirs = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *base = g_path_get_basename (path);
+  g_autofree char *lower = g_ascii_strdown (base, -1);
+
+  g_ptr_array_add (dirs, g_strdup (path));
+  /* The folder's name tells Fashion-MNIST (class names) from digits. */
+  return load_idx_from_dirs (data, dirs, base, strstr (lower, "fashion") != NULL, split,
+                             cancellable, progress, progress_data, error);
 }
 
 /* "train-images-idx3-ubyte[.gz]" -> "train-labels-idx1-ubyte[.gz]", also

@@ -62,6 +62,16 @@ gboolean    _pt_dataset_load_named_idx (PtDatasetData         *data,
                                         gpointer               progress_data,
                                         GError               **error);
 
+/* A folder holding train-images-idx3-ubyte[.gz] (and t10k-...): MNIST-like. */
+gboolean    _pt_dataset_is_idx_folder (const char             *path);
+gboolean    _pt_dataset_load_idx_folder (PtDatasetData        *data,
+                                         const char           *path,
+                                         PtSplit               split,
+                                         GCancellable         *cancellable,
+                                         PtProgressFunc        progress,
+                                         gpointer              progress_data,
+                                         GError              **error);
+
 gboolean    _pt_dataset_load_idx_file (PtDatasetData          *data,
                                        const char             *images_path,
                                        GCancellable           *cancellable,

@@ -212,11 +212,9 @@ pt_dataset_new_from_memory (const char         *title,
   data.height = height;
   data.width = width;
   data.n_images = n_images;
-  data.pixels = g_memdup2 (pixels, MAX (size * n_images, 1));
-  if (n_images == 0)
-    data.pixels = g_malloc0 (1);
-  if (labels != NULL)
-    data.labels = g_memdup2 (labels, sizeof (int) * MAX (n_images, 1));
+  data.pixels = n_images > 0 ? g_memdup2 (pixels, size * n_images) : g_malloc0 (1);
+  if (labels != NULL && n_images > 0)
+    data.labels = g_memdup2 (labels, sizeof (int) * n_images);
   data.n_classes = n_classes;
   if (class_names != NULL)
     {
@@ -288,6 +286,9 @@ pt_dataset_open (const char             *spec,
   else if (g_str_has_prefix (spec, "cifar10:"))
     ok = _pt_dataset_load_cifar10 (&data, spec + strlen ("cifar10:"), split,
                                    cancellable, progress, progress_data, error);
+  else if (g_file_test (spec, G_FILE_TEST_IS_DIR) && _pt_dataset_is_idx_folder (spec))
+    ok = _pt_dataset_load_idx_folder (&data, spec, split, cancellable,
+                                      progress, progress_data, error);
   else if (g_file_test (spec, G_FILE_TEST_IS_DIR))
     ok = _pt_dataset_load_folder (&data, spec, split, options, cancellable,
                                   progress, progress_data, error);
@@ -322,16 +323,104 @@ pt_dataset_open (const char             *spec,
   return _pt_dataset_new_take (spec, split, &data);
 }
 
+/* Progress from the worker to the caller's main context: the worker stores
+ * the latest fraction and schedules an idle only when none is pending. */
+typedef struct {
+  gatomicrefcount  ref;
+  GMutex           lock;
+  GMainContext    *context;
+  PtProgressFunc   func;
+  gpointer         data;
+  double           fraction;
+  gboolean         pending;
+  gboolean         done;      /* main context only: the task has completed */
+  GAsyncReadyCallback callback;
+  gpointer         user_data;
+} ProgressRelay;
+
+static ProgressRelay *
+progress_relay_ref (ProgressRelay *relay)
+{
+  g_atomic_ref_count_inc (&relay->ref);
+  return relay;
+}
+
+static void
+progress_relay_unref (ProgressRelay *relay)
+{
+  if (g_atomic_ref_count_dec (&relay->ref))
+    {
+      g_mutex_clear (&relay->lock);
+      g_main_context_unref (relay->context);
+      g_free (relay);
+    }
+}
+
+static gboolean
+on_progress_idle_cb (gpointer user_data)
+{
+  ProgressRelay *relay = user_data;
+  double fraction;
+
+  g_mutex_lock (&relay->lock);
+  fraction = relay->fraction;
+  relay->pending = FALSE;
+  g_mutex_unlock (&relay->lock);
+
+  if (!relay->done)
+    relay->func (fraction, relay->data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+relay_progress (double   fraction,
+                gpointer user_data)
+{
+  ProgressRelay *relay = user_data;
+  gboolean schedule;
+
+  g_mutex_lock (&relay->lock);
+  relay->fraction = fraction;
+  schedule = !relay->pending;
+  relay->pending = TRUE;
+  g_mutex_unlock (&relay->lock);
+
+  if (schedule)
+    {
+      g_autoptr(GSource) source = g_idle_source_new ();
+
+      g_source_set_callback (source, on_progress_idle_cb, progress_relay_ref (relay),
+                             (GDestroyNotify) progress_relay_unref);
+      g_source_set_static_name (source, "[pretext] dataset progress");
+      g_source_attach (source, relay->context);
+    }
+}
+
+static void
+on_relay_task_done_cb (GObject      *source,
+                       GAsyncResult *result,
+                       gpointer      user_data)
+{
+  ProgressRelay *relay = user_data;
+
+  relay->done = TRUE;
+  if (relay->callback != NULL)
+    relay->callback (source, result, relay->user_data);
+  progress_relay_unref (relay);
+}
+
 typedef struct {
   char             *spec;
   PtSplit           split;
   PtDatasetOptions  options;
+  ProgressRelay    *relay;
 } OpenTaskData;
 
 static void
 open_task_data_free (OpenTaskData *d)
 {
   g_free (d->spec);
+  g_clear_pointer (&d->relay, progress_relay_unref);
   g_free (d);
 }
 
@@ -346,11 +435,37 @@ open_thread (GTask        *task,
   PtDataset *dataset;
 
   dataset = pt_dataset_open (d->spec, d->split, &d->options, cancellable,
-                             NULL, NULL, &error);
+                             d->relay != NULL ? relay_progress : NULL, d->relay, &error);
   if (dataset == NULL)
     g_task_return_error (task, error);
   else
     g_task_return_pointer (task, dataset, g_object_unref);
+}
+
+static void
+open_async (const char             *spec,
+            PtSplit                 split,
+            const PtDatasetOptions *options,
+            GCancellable           *cancellable,
+            ProgressRelay          *relay,
+            GAsyncReadyCallback     callback,
+            gpointer                user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  OpenTaskData *d;
+
+  d = g_new0 (OpenTaskData, 1);
+  d->spec = g_strdup (spec);
+  d->split = split;
+  if (options != NULL)
+    d->options = *options;
+  d->relay = relay;
+
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, pt_dataset_open_async);
+  g_task_set_name (task, "pt_dataset_open_async");
+  g_task_set_task_data (task, d, (GDestroyNotify) open_task_data_free);
+  g_task_run_in_thread (task, open_thread);
 }
 
 void
@@ -361,21 +476,43 @@ pt_dataset_open_async (const char             *spec,
                        GAsyncReadyCallback     callback,
                        gpointer                user_data)
 {
-  g_autoptr(GTask) task = NULL;
-  OpenTaskData *d;
+  g_return_if_fail (spec != NULL);
+
+  open_async (spec, split, options, cancellable, NULL, callback, user_data);
+}
+
+void
+pt_dataset_open_async_with_progress (const char             *spec,
+                                     PtSplit                 split,
+                                     const PtDatasetOptions *options,
+                                     GCancellable           *cancellable,
+                                     PtProgressFunc          progress,
+                                     gpointer                progress_data,
+                                     GAsyncReadyCallback     callback,
+                                     gpointer                user_data)
+{
+  ProgressRelay *relay;
 
   g_return_if_fail (spec != NULL);
 
-  d = g_new0 (OpenTaskData, 1);
-  d->spec = g_strdup (spec);
-  d->split = split;
-  if (options != NULL)
-    d->options = *options;
+  if (progress == NULL)
+    {
+      open_async (spec, split, options, cancellable, NULL, callback, user_data);
+      return;
+    }
 
-  task = g_task_new (NULL, cancellable, callback, user_data);
-  g_task_set_source_tag (task, pt_dataset_open_async);
-  g_task_set_task_data (task, d, (GDestroyNotify) open_task_data_free);
-  g_task_run_in_thread (task, open_thread);
+  relay = g_new0 (ProgressRelay, 1);
+  g_atomic_ref_count_init (&relay->ref);
+  g_mutex_init (&relay->lock);
+  relay->context = g_main_context_ref_thread_default ();
+  relay->func = progress;
+  relay->data = progress_data;
+  relay->callback = callback;
+  relay->user_data = user_data;
+
+  /* One reference for the worker (task data), one for the completion. */
+  open_async (spec, split, options, cancellable, progress_relay_ref (relay),
+              on_relay_task_done_cb, relay);
 }
 
 PtDataset *

@@ -12,8 +12,13 @@
  *   fashion-mnist        /usr/share/datasets/fashion-mnist or $PRETEXT_DATA
  *   mnist                /usr/share/datasets/mnist or $PRETEXT_DATA
  *   cifar10:PATH         folder holding data_batch_*.bin / test_batch.bin
- *   PATH/                a folder of images
+ *   PATH/                a folder of images, or of MNIST-style IDX files
+ *                        (train-images-idx3-ubyte[.gz], t10k-..., labels beside)
  *   FILE                 an IDX images file (labels beside it when found)
+ *
+ * Splits: a folder's test split is its test/ subfolder (when it has both
+ * train/ and test/); a folder without them, or a bare IDX file, has no test
+ * split and PT_SPLIT_TEST fails with PT_DATASET_ERROR_UNSUPPORTED.
  *
  * Opening is synchronous and may take seconds (a big folder): call it from a
  * worker (GTask) and pass a progress callback, which runs on that worker.
@@ -73,6 +78,18 @@ void          pt_dataset_open_async         (const char             *spec,
                                              gpointer                user_data);
 PtDataset    *pt_dataset_open_finish        (GAsyncResult           *result,
                                              GError                **error);
+
+/* pt_dataset_open_async () with progress delivered on the caller's
+ * thread-default main context (coalesced to at most one pending idle; none
+ * after the callback has run). Finish with pt_dataset_open_finish (). */
+void          pt_dataset_open_async_with_progress (const char             *spec,
+                                                   PtSplit                 split,
+                                                   const PtDatasetOptions *options,
+                                                   GCancellable           *cancellable,
+                                                   PtProgressFunc          progress,
+                                                   gpointer                progress_data,
+                                                   GAsyncReadyCallback     callback,
+                                                   gpointer                user_data);
 
 const char   *pt_dataset_get_spec           (PtDataset *self);
 /* Human-readable name, e.g. "Fashion-MNIST (train)". */

@@ -30,7 +30,7 @@ struct _PtLoader
   GMutex           lock;
   GCond            cond;
   GThread         *thread;
-  GQueue           queue;           /* ready PtBatch, oldest first */
+  GQueue           queue;           /* ready PtLoaderBatch, oldest first */
   guint64          generation;
   guint64          epoch, index;    /* consumer: the next batch */
   guint64          prod_epoch, prod_index;
@@ -76,7 +76,7 @@ pt_loader_epoch_order (guint    *order,
 }
 
 void
-pt_batch_free (PtBatch *batch)
+pt_loader_batch_free (PtLoaderBatch *batch)
 {
   if (batch == NULL)
     return;
@@ -108,14 +108,14 @@ advance (PtLoader *self,
     }
 }
 
-static PtBatch *
+static PtLoaderBatch *
 make_batch (PtLoader *self,
             guint64   epoch,
             guint64   index)
 {
   const PtLoaderSource *src = &self->source;
   guint B = self->options.batch_size;
-  PtBatch *batch = g_new0 (PtBatch, 1);
+  PtLoaderBatch *batch = g_new0 (PtLoaderBatch, 1);
   g_autofree const guint8 **images = g_new (const guint8 *, B);
   g_autofree guint64 *keys = g_new (guint64, B);
   int n_threads;
@@ -186,7 +186,7 @@ worker_main (gpointer data)
   while (!self->stop)
     {
       guint64 generation, epoch, index;
-      PtBatch *batch;
+      PtLoaderBatch *batch;
 
       if (self->queue.length >= self->options.prefetch)
         {
@@ -203,7 +203,7 @@ worker_main (gpointer data)
       g_mutex_lock (&self->lock);
       if (self->stop || generation != self->generation)
         {
-          pt_batch_free (batch);
+          pt_loader_batch_free (batch);
           continue;
         }
       g_queue_push_tail (&self->queue, batch);
@@ -289,10 +289,10 @@ pt_loader_new_for_source (const PtLoaderSource  *source,
 static void
 clear_queue (PtLoader *self)
 {
-  PtBatch *batch;
+  PtLoaderBatch *batch;
 
   while ((batch = g_queue_pop_head (&self->queue)) != NULL)
-    pt_batch_free (batch);
+    pt_loader_batch_free (batch);
 }
 
 void
@@ -320,10 +320,10 @@ pt_loader_free (PtLoader *loader)
   g_free (loader);
 }
 
-PtBatch *
+PtLoaderBatch *
 pt_loader_next (PtLoader *loader)
 {
-  PtBatch *batch;
+  PtLoaderBatch *batch;
 
   g_return_val_if_fail (loader != NULL, NULL);
 

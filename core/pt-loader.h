@@ -29,7 +29,7 @@ typedef struct {
   guint    batch_size;     /* B > 0 */
   guint64  seed;           /* shuffling and augmentation */
   gboolean sequential;     /* TRUE: dataset order, no shuffle */
-  gboolean records;        /* fill PtBatch.records */
+  gboolean records;        /* fill PtLoaderBatch.records */
   gboolean normalize;      /* (x - mean[c]) / std[c] after augmenting */
   float    mean[3];
   float    std[3];
@@ -59,7 +59,7 @@ typedef struct {
   guint         *indices;     /* [B] dataset indices */
   int           *labels;      /* [B], -1 when unlabeled */
   PtViewRecord  *records;     /* [n_views][B], or NULL */
-} PtBatch;
+} PtLoaderBatch;
 
 typedef struct _PtLoader PtLoader;
 
@@ -83,8 +83,8 @@ PtLoader     *pt_loader_new_for_source      (const PtLoaderSource  *source,
 /* Stops the worker (mid-epoch is fine) and frees everything. */
 void          pt_loader_free                (PtLoader *loader);
 
-/* The next batch, waiting for the worker if needed. Free with pt_batch_free. */
-PtBatch      *pt_loader_next                (PtLoader *loader);
+/* The next batch, waiting for the worker if needed. Free with pt_loader_batch_free. */
+PtLoaderBatch      *pt_loader_next                (PtLoader *loader);
 
 /* Position of the batch pt_loader_next will return. */
 void          pt_loader_get_position        (PtLoader *loader,
@@ -105,9 +105,9 @@ void          pt_loader_epoch_order         (guint    *order,
                                              guint64   seed,
                                              guint64   epoch);
 
-void          pt_batch_free                 (PtBatch *batch);
+void          pt_loader_batch_free                 (PtLoaderBatch *batch);
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (PtBatch, pt_batch_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PtLoaderBatch, pt_loader_batch_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PtLoader, pt_loader_free)
 
 G_END_DECLS

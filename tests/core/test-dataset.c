@@ -221,6 +221,21 @@ test_idx_round_trip (void)
     g_assert_cmpstr (pt_dataset_get_class_name (gz, 9), ==, "Ankle boot");
   }
   {
+    /* A folder of IDX files as a path: the same data, classes by name. */
+    g_autofree char *mnist_dir = g_build_filename (dir, "mnist", NULL);
+    g_autofree char *fashion_dir = g_build_filename (dir, "fashion-mnist", NULL);
+    g_autoptr(PtDataset) named = open_or_fail ("mnist", PT_SPLIT_TEST, NULL);
+    g_autoptr(PtDataset) by_path = open_or_fail (mnist_dir, PT_SPLIT_TEST, NULL);
+    g_autoptr(PtDataset) fashion = open_or_fail (fashion_dir, PT_SPLIT_TRAIN, NULL);
+
+    g_assert_cmpstr (pt_dataset_get_content_hash (by_path), ==, pt_dataset_get_content_hash (named));
+    g_assert_cmpstr (pt_dataset_get_title (by_path), ==, "mnist (test)");
+    g_assert_cmpstr (pt_dataset_get_class_name (by_path, 3), ==, "3");
+    g_assert_cmpstr (pt_dataset_get_class_name (fashion, 3), ==, "Dress");
+    assert_open_fails (fashion_dir, PT_SPLIT_TEST, PT_DATASET_ERROR_NOT_FOUND,
+                       "t10k-images-idx3-ubyte", fashion_dir);
+  }
+  {
     /* A bare IDX file: labels found beside it by name, or unlabeled. */
     g_autoptr(PtDataset) bare = open_or_fail (p7, PT_SPLIT_TRAIN, NULL);
     g_autoptr(PtDataset) lonely = open_or_fail (p8, PT_SPLIT_TRAIN, NULL);
@@ -523,9 +538,8 @@ test_folder_quarantine (void)
   g_autoptr(PtDataset) d = NULL;
   PtDatasetOptions o = { .resolution = 16 };
   const guint8 *idat;
-  g_autofree char *good[6] = { NULL };
-  g_autofree char *bad[10] = { NULL };
-  g_autofree char *zero_jpeg_path = NULL;
+  char *good[6] = { NULL };
+  char *bad[10] = { NULL };
 
   /* Good files. */
   good[0] = pt_test_write_bytes (cats, "a.png", png);
@@ -603,7 +617,10 @@ test_folder_quarantine (void)
       g_chmod (locked, 0644);
     }
 
-  zero_jpeg_path = NULL;
+  for (guint k = 0; k < G_N_ELEMENTS (good); k++)
+    g_free (good[k]);
+  for (guint k = 0; k < G_N_ELEMENTS (bad); k++)
+    g_free (bad[k]);
   pt_test_rm_rf (dir);
 }
 
@@ -618,7 +635,7 @@ test_folder_pixels (void)
   g_autoptr(GdkPixbuf) wide = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 64, 32);
   g_autoptr(GBytes) wide_png = NULL;
   g_autoptr(PtDataset) d = NULL;
-  g_autofree char *p[5] = { NULL };
+  char *p[5] = { NULL };
   PtDatasetOptions o = { .resolution = 8 };
 
   /* A wide image: black on the left and right quarters, white in the
@@ -670,6 +687,8 @@ test_folder_pixels (void)
     g_assert_cmpuint (gdk_pixbuf_read_pixels (pb)[0], ==, 255);
     g_assert_cmpuint (gdk_pixbuf_read_pixels (pb)[1], ==, 0);
   }
+  for (guint k = 0; k < G_N_ELEMENTS (p); k++)
+    g_free (p[k]);
   pt_test_rm_rf (dir);
 }
 
@@ -729,6 +748,14 @@ on_progress_cb (double   fraction,
 }
 
 static void
+on_progress_cancel_cb (double   fraction,
+                       gpointer user_data)
+{
+  if (fraction > 0 && fraction < 1)
+    g_cancellable_cancel (user_data);
+}
+
+static void
 test_folder_splits (void)
 {
   g_autofree char *dir = pt_test_make_tmpdir ();
@@ -771,7 +798,28 @@ test_folder_splits (void)
   /* A folder without train/ and test/ has no test split. */
   assert_open_fails (train, PT_SPLIT_TEST, PT_DATASET_ERROR_UNSUPPORTED, train, "no test split");
 
+  /* Cancelled while it decodes (the progress callback cancels). */
+  {
+    g_autoptr(PtDataset) d = pt_dataset_open (dir, PT_SPLIT_TRAIN, NULL, cancellable,
+                                              on_progress_cancel_cb, cancellable, &error);
+
+    g_assert_null (d);
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+    g_clear_error (&error);
+  }
+  {
+    /* Shapes honour it too. */
+    g_autoptr(GCancellable) c2 = g_cancellable_new ();
+    g_autoptr(PtDataset) d = pt_dataset_open ("shapes", PT_SPLIT_TRAIN, NULL, c2,
+                                              on_progress_cancel_cb, c2, &error);
+
+    g_assert_null (d);
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+    g_clear_error (&error);
+  }
+
   /* Cancelled before it starts. */
+  g_cancellable_reset (cancellable);
   g_cancellable_cancel (cancellable);
   {
     g_autoptr(PtDataset) d = pt_dataset_open (dir, PT_SPLIT_TRAIN, NULL, cancellable, NULL, NULL, &error);
@@ -855,6 +903,40 @@ on_open_fail_cb (GObject      *source,
   g_assert_null (pt_dataset_open_finish (result, out));
 }
 
+typedef struct {
+  GThread   *main_thread;
+  guint      n_progress;
+  gboolean   finished;
+  PtDataset *dataset;
+} AsyncState;
+
+static void
+on_async_progress_cb (double   fraction,
+                      gpointer user_data)
+{
+  AsyncState *state = user_data;
+
+  g_assert_true (g_thread_self () == state->main_thread);
+  g_assert_false (state->finished);
+  g_assert_cmpfloat (fraction, >=, 0.0);
+  g_assert_cmpfloat (fraction, <=, 1.0);
+  state->n_progress++;
+}
+
+static void
+on_async_done_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  AsyncState *state = user_data;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (g_thread_self () == state->main_thread);
+  state->dataset = pt_dataset_open_finish (result, &error);
+  g_assert_no_error (error);
+  state->finished = TRUE;
+}
+
 static void
 test_async (void)
 {
@@ -873,6 +955,24 @@ test_async (void)
     g_main_context_iteration (NULL, TRUE);
   g_assert_error (error, PT_DATASET_ERROR, PT_DATASET_ERROR_NOT_FOUND);
   g_clear_error (&error);
+
+  {
+    /* Progress arrives on this thread, never after completion. */
+    AsyncState state = { g_thread_self (), 0, FALSE, NULL };
+    PtDatasetOptions big = { .shapes_train = 4000 };
+
+    pt_dataset_open_async_with_progress ("shapes", PT_SPLIT_TRAIN, &big, NULL,
+                                         on_async_progress_cb, &state,
+                                         on_async_done_cb, &state);
+    while (!state.finished)
+      g_main_context_iteration (NULL, TRUE);
+    /* Let any stale idle run: it must not call back. */
+    while (g_main_context_iteration (NULL, FALSE))
+      ;
+    g_assert_cmpuint (pt_dataset_get_n_images (state.dataset), ==, 4000);
+    g_assert_cmpuint (state.n_progress, >=, 1);
+    g_object_unref (state.dataset);
+  }
 }
 
 /* ---- the real Fashion-MNIST, when installed ---- */

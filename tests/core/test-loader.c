@@ -79,13 +79,13 @@ load_recipe (const char *name)
 }
 
 static gsize
-view_floats (const PtBatch *batch, guint v)
+view_floats (const PtLoaderBatch *batch, guint v)
 {
   return (gsize) batch->batch_size * batch->channels[v] * batch->heights[v] * batch->widths[v];
 }
 
 static void
-assert_batches_equal (const PtBatch *a, const PtBatch *b)
+assert_batches_equal (const PtLoaderBatch *a, const PtLoaderBatch *b)
 {
   g_assert_cmpuint (a->epoch, ==, b->epoch);
   g_assert_cmpuint (a->index, ==, b->index);
@@ -143,7 +143,7 @@ test_batches (void)
 
   for (guint step = 0; step < 7; step++)
     {
-      g_autoptr(PtBatch) batch = pt_loader_next (loader);
+      g_autoptr(PtLoaderBatch) batch = pt_loader_next (loader);
       guint64 epoch = step / 3, index = (step % 3) * 16;
       guint64 pe, pi;
 
@@ -189,7 +189,7 @@ test_restore (void)
   g_autoptr(PtAugRecipe) recipe = load_recipe ("simclr");
   PtLoaderOptions options;
   PtLoader *a, *b;
-  g_autoptr(GPtrArray) first = g_ptr_array_new_with_free_func ((GDestroyNotify) pt_batch_free);
+  g_autoptr(GPtrArray) first = g_ptr_array_new_with_free_func ((GDestroyNotify) pt_loader_batch_free);
   guint64 saved_epoch = 0, saved_index = 0;
 
   raw_init (&set, 40, 1, 12, 12);
@@ -215,7 +215,7 @@ test_restore (void)
   pt_loader_set_position (b, saved_epoch, saved_index);
   for (int i = 3; i < 9; i++)
     {
-      g_autoptr(PtBatch) batch = pt_loader_next (b);
+      g_autoptr(PtLoaderBatch) batch = pt_loader_next (b);
       assert_batches_equal (batch, first->pdata[i]);
     }
   /* The same loader rewound while it has batches prefetched. */
@@ -223,13 +223,13 @@ test_restore (void)
   pt_loader_set_position (b, 0, 8);
   for (int i = 1; i < 4; i++)
     {
-      g_autoptr(PtBatch) batch = pt_loader_next (b);
+      g_autoptr(PtLoaderBatch) batch = pt_loader_next (b);
       assert_batches_equal (batch, first->pdata[i]);
     }
   /* An index past the last full batch starts the next epoch. */
   pt_loader_set_position (b, 0, 36);
   {
-    g_autoptr(PtBatch) batch = pt_loader_next (b);
+    g_autoptr(PtLoaderBatch) batch = pt_loader_next (b);
     g_assert_cmpuint (batch->epoch, ==, 1);
     g_assert_cmpuint (batch->index, ==, 0);
     assert_batches_equal (batch, first->pdata[5]);
@@ -262,7 +262,7 @@ test_sequential_normalize (void)
   loader = pt_loader_new_for_source (&source, recipe, &options, NULL);
   for (guint step = 0; step < 3; step++)
     {
-      g_autoptr(PtBatch) batch = pt_loader_next (loader);
+      g_autoptr(PtLoaderBatch) batch = pt_loader_next (loader);
 
       g_assert_null (batch->records);
       for (guint b = 0; b < 4; b++)
@@ -304,8 +304,8 @@ test_free_mid_epoch (void)
 
       if (round % 2)
         {
-          PtBatch *batch = pt_loader_next (loader);
-          pt_batch_free (batch);
+          PtLoaderBatch *batch = pt_loader_next (loader);
+          pt_loader_batch_free (batch);
           g_usleep (20000);
         }
       pt_loader_free (loader);
@@ -374,7 +374,7 @@ test_dataset (void)
 
   for (int step = 0; step < 3; step++)
     {
-      g_autoptr(PtBatch) batch = pt_loader_next (loader);
+      g_autoptr(PtLoaderBatch) batch = pt_loader_next (loader);
 
       g_assert_cmpuint (batch->epoch, ==, step / 2);
       g_assert_cmpint (batch->channels[0], ==, 3);

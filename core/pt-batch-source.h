@@ -1,0 +1,67 @@
+/* pt-batch-source.h: where the trainer gets its batches.
+ *
+ * A tiny interface (a table of functions over an opaque instance) so the
+ * trainer can be driven by the augmentation loader, a synthetic source in
+ * tests, or anything else. The position is an opaque fixed-size byte string
+ * that, restored, makes the source produce exactly the batches that followed
+ * it: the trainer stores it in every checkpoint for exact resume.
+ *
+ * All functions are called on the training thread only.
+ */
+#pragma once
+
+#include <glib.h>
+#include "pt-loader.h"
+#include "pt-method.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  /* Fills batch (allocated by the trainer for the method's views and batch
+   * size): views, labels, indices and epoch. */
+  gboolean  (*next)         (gpointer       self,
+                             PtBatch       *batch,
+                             GError       **error);
+  /* The position before the next batch; same size every time. */
+  GBytes   *(*get_position) (gpointer       self);
+  gboolean  (*set_position) (gpointer       self,
+                             GBytes        *position,
+                             GError       **error);
+  /* May be NULL. */
+  void      (*free)         (gpointer       self);
+} PtBatchSourceFuncs;
+
+typedef struct _PtBatchSource PtBatchSource;
+
+/* Wraps self; funcs must outlive the source (usually static). */
+PtBatchSource *pt_batch_source_new          (const PtBatchSourceFuncs *funcs,
+                                             gpointer                  self);
+void           pt_batch_source_free         (PtBatchSource            *source);
+
+gboolean       pt_batch_source_next         (PtBatchSource            *source,
+                                             PtBatch                  *batch,
+                                             GError                  **error);
+GBytes        *pt_batch_source_get_position (PtBatchSource            *source);
+gboolean       pt_batch_source_set_position (PtBatchSource            *source,
+                                             GBytes                   *position,
+                                             GError                  **error);
+
+/* The augmentation loader as a batch source (takes ownership of loader).
+ * next() copies the loader's views into the trainer's batch and fails with
+ * one sentence when the recipe's views (count, C x H x W) or the batch size
+ * differ from what the method asked for. The position is the loader's
+ * (epoch, index in epoch): 16 bytes. */
+PtBatchSource *pt_batch_source_new_for_loader (PtLoader               *loader);
+
+#define PT_BATCH_SOURCE_ERROR (pt_batch_source_error_quark ())
+
+typedef enum {
+  PT_BATCH_SOURCE_ERROR_MISMATCH,   /* views or batch size differ from the method's */
+  PT_BATCH_SOURCE_ERROR_POSITION,   /* a saved position of another size */
+} PtBatchSourceError;
+
+GQuark         pt_batch_source_error_quark  (void);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PtBatchSource, pt_batch_source_free)
+
+G_END_DECLS
