@@ -6,6 +6,9 @@
  *   --projector DIR    a TensorBoard projector bundle (tensors.tsv,
  *                      metadata.tsv, sprite.png, projector_config.pbtxt)
  *   --csv FILE         filenames,embedding_0..,labels
+ *   --images FILE.npy  the encoder's input, float32 N x (C*H*W), normalized
+ *                      as in training (for checks against other frameworks)
+ *   --count N          only the first N images of the split
  *
  * Everything asked for is written as one atomic set: all files or none.
  * Features come from the run's last good checkpoint (cached in eval/).
@@ -49,6 +52,7 @@ pt_cli_embed_main (int    argc,
   g_autofree char *out = NULL;
   g_autofree char *projector = NULL;
   g_autofree char *csv = NULL;
+  g_autofree char *images_path = NULL;
   g_autofree char *split_name = NULL;
   g_autofree char *labels_path = NULL;
   g_autofree float *features = NULL;
@@ -56,7 +60,7 @@ pt_cli_embed_main (int    argc,
   g_autofree const char **class_names = NULL;
   g_autofree const char **filenames = NULL;
   gboolean json = FALSE, random_init = FALSE;
-  int threads = 0, dim = 0;
+  int threads = 0, dim = 0, count = 0, dim_pixels = 0;
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(PtDataset) data = NULL;
@@ -72,6 +76,8 @@ pt_cli_embed_main (int    argc,
     { "out", 0, 0, G_OPTION_ARG_FILENAME, &out, N_("Features as .npy (labels beside it as FILE.labels.npy)"), N_("FILE.npy") },
     { "projector", 0, 0, G_OPTION_ARG_FILENAME, &projector, N_("Write a TensorBoard projector bundle into DIR"), N_("DIR") },
     { "csv", 0, 0, G_OPTION_ARG_FILENAME, &csv, N_("Write filenames, features and labels as CSV"), N_("FILE") },
+    { "images", 0, 0, G_OPTION_ARG_FILENAME, &images_path, N_("Also write the encoder’s input images, normalized, as .npy"), N_("FILE.npy") },
+    { "count", 0, 0, G_OPTION_ARG_INT, &count, N_("Only the first N images of the split"), N_("N") },
     { "split", 0, 0, G_OPTION_ARG_STRING, &split_name, N_("Split: test or train (default test)"), N_("SPLIT") },
     { "random-init", 0, 0, G_OPTION_ARG_NONE, &random_init, N_("Features of the untrained encoder (the baseline)"), NULL },
     { "threads", 0, 0, G_OPTION_ARG_INT, &threads, N_("Compute threads (default 1)"), N_("T") },
@@ -89,8 +95,10 @@ pt_cli_embed_main (int    argc,
     return pt_cli_usage_error ("embed", _("the run directory is required"));
   if (argc > 2)
     return pt_cli_usage_error ("embed", _("unexpected argument “%s”"), argv[2]);
-  if (out == NULL && projector == NULL && csv == NULL)
-    return pt_cli_usage_error ("embed", _("give at least one of --out, --projector and --csv"));
+  if (out == NULL && projector == NULL && csv == NULL && images_path == NULL)
+    return pt_cli_usage_error ("embed", _("give at least one of --out, --projector, --csv and --images"));
+  if (count < 0)
+    return pt_cli_usage_error ("embed", _("--count must be positive"));
   if (split_name != NULL)
     {
       if (strcmp (split_name, "test") == 0)
@@ -122,6 +130,8 @@ pt_cli_embed_main (int    argc,
     return pt_cli_report_error ("embed", error);
 
   n = pt_dataset_get_n_images (data);
+  if (count > 0 && (guint) count < n)
+    n = (guint) count;   /* the first rows of the cached features */
   n_classes = pt_dataset_get_n_classes (data);
   labels64 = g_new (gint64, MAX (n, 1));
   for (guint i = 0; i < n; i++)
@@ -167,6 +177,30 @@ pt_cli_embed_main (int    argc,
           goto fail;
         }
       if (!pt_projector_add_to_set (&exp, set, projector, &error))
+        goto fail;
+    }
+  if (images_path != NULL)
+    {
+      PtAtomicFile *file = pt_atomic_set_add (set, images_path, &error);
+      g_autofree float *pixels = NULL;
+      g_autoptr(GKeyFile) kf = g_key_file_new ();
+      g_autofree char *ini = g_build_filename (run_dir, "config.ini", NULL);
+      PtNormalization norm;
+      gsize size = pt_dataset_get_image_size (data);
+
+      if (file == NULL ||
+          !g_key_file_load_from_file (kf, ini, G_KEY_FILE_NONE, &error) ||
+          !pt_normalization_load (&norm, kf, "run", &error))
+        goto fail;
+      pixels = pt_features_raw_pixels (data, &dim_pixels);
+      for (guint i = 0; i < n; i++)
+        for (gsize k = 0; k < size; k++)
+          {
+            int c = (int) (k / (size / pt_dataset_get_channels (data)));
+
+            pixels[i * size + k] = (pixels[i * size + k] - norm.mean[c]) / norm.std[c];
+          }
+      if (!pt_npy_write_f32 (file, pixels, n, size, &error))
         goto fail;
     }
   if (csv != NULL)
