@@ -20,6 +20,7 @@ typedef struct {
 } PtCliCommand;
 
 static const PtCliCommand commands[] = {
+  { "bench", N_("Time the training step of a method"), pt_cli_bench_main },
   { NULL, NULL, NULL },
 };
 

@@ -51,4 +51,7 @@ void           pt_cli_progress_free   (PtCliProgress  *progress);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PtCliProgress, pt_cli_progress_free)
 
+/* Subcommands (app/pt-cli-<name>.c). */
+int pt_cli_bench_main (int argc, char **argv);
+
 G_END_DECLS

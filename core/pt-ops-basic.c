@@ -93,7 +93,7 @@ typedef struct
 enum { ELT_RELU, ELT_RELU_BACK, ELT_ADD_TO, ELT_MUL, ELT_SCALE, ELT_COPY,
        ELT_MUL_ACC, ELT_AXPY };
 
-static void
+PT_HOT static void
 elt_run (gsize    begin,
          gsize    end,
          gpointer data)

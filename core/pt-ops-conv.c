@@ -77,7 +77,7 @@ typedef struct
 } Im2colJob;
 
 /* One column row per output pixel; range over the pixels of the chunk. */
-static void
+PT_HOT static void
 im2col_run (gsize    begin,
             gsize    end,
             gpointer data)
@@ -118,7 +118,7 @@ typedef struct
 } Col2imJob;
 
 /* Range over images, so threads never write the same input pixel. */
-static void
+PT_HOT static void
 col2im_run (gsize    begin,
             gsize    end,
             gpointer data)
@@ -168,7 +168,7 @@ typedef struct
   int          B, H, W, OC, K, stride, pad, OH, OW;
 } Direct1Job;
 
-static void
+PT_HOT static void
 direct1_forward_run (gsize    begin,
                      gsize    end,
                      gpointer data)
@@ -214,7 +214,7 @@ typedef struct
   gsize       B;
 } Direct1BackJob;
 
-static void
+PT_HOT static void
 direct1_backward_run (gsize    begin,
                       gsize    end,
                       gpointer data)
@@ -400,7 +400,7 @@ typedef struct
   gboolean     average;
 } PoolJob;
 
-static void
+PT_HOT static void
 pool_forward_run (gsize    begin,
                   gsize    end,
                   gpointer data)
@@ -415,27 +415,42 @@ pool_forward_run (gsize    begin,
         {
           gsize o = ((b * j->OH + oy) * j->OW + ox) * C;
           float *restrict out = j->out + o;
+          gint32 *restrict am = j->argmax != NULL ? j->argmax + o : NULL;
 
           for (int ky = 0; ky < K; ky++)
             for (int kx = 0; kx < K; kx++)
               {
                 gsize i = ((b * j->H + oy * j->stride + ky) * j->W + ox * j->stride + kx) * C;
                 const float *restrict in = j->inp + i;
-                gboolean first = ky == 0 && kx == 0;
+                gint32 base = (gint32) i;
 
-                if (j->average)
+                if (ky == 0 && kx == 0)
+                  {
+                    if (j->average)
+                      for (int c = 0; c < C; c++)
+                        out[c] = in[c] * inv;
+                    else
+                      for (int c = 0; c < C; c++)
+                        {
+                          out[c] = in[c];
+                          am[c] = base + c;
+                        }
+                  }
+                else if (j->average)
                   {
                     for (int c = 0; c < C; c++)
-                      out[c] = (first ? 0.0f : out[c]) + in[c] * inv;
+                      out[c] += in[c] * inv;
                   }
                 else
                   {
+                    /* Branch-free select, so the loop vectorizes. */
                     for (int c = 0; c < C; c++)
-                      if (first || in[c] > out[c])
-                        {
-                          out[c] = in[c];
-                          j->argmax[o + c] = (gint32) (i + c);
-                        }
+                      {
+                        gboolean gt = in[c] > out[c];
+
+                        out[c] = gt ? in[c] : out[c];
+                        am[c] = gt ? base + c : am[c];
+                      }
                   }
               }
         }

@@ -21,6 +21,74 @@ typedef struct
   gboolean     relu;
 } BnStatJob;
 
+/* Sums over rows [n0, n1) of one range: s1 += sum x, s2 += sum x^2 (forward)
+ * or s1 += sum g, s2 += sum g * xhat with g = dout masked by out > 0 when
+ * relu (backward). Float accumulators over 64 rows, then double. */
+PT_HOT static void
+bn_stats_range (const BnStatJob *j,
+                gsize            n0,
+                gsize            n1,
+                double *restrict s1,
+                double *restrict s2,
+                float  *restrict acc1,
+                float  *restrict acc2)
+{
+  int C = j->C;
+
+  for (gsize n = n0; n < n1; n += 64)
+    {
+      gsize m = MIN (n1, n + 64);
+
+      for (int c = 0; c < C; c++)
+        acc1[c] = acc2[c] = 0.0f;
+      if (j->dout == NULL)
+        {
+          for (gsize i = n; i < m; i++)
+            {
+              const float *restrict x = j->inp + i * C;
+
+              for (int c = 0; c < C; c++)
+                {
+                  acc1[c] += x[c];
+                  acc2[c] += x[c] * x[c];
+                }
+            }
+        }
+      else
+        {
+          const float *restrict mu = j->mean;
+          const float *restrict rs = j->rstd;
+
+          for (gsize i = n; i < m; i++)
+            {
+              const float *restrict x = j->inp + i * C;
+              const float *restrict d = j->dout + i * C;
+              const float *restrict o = j->out + i * C;
+
+              if (j->relu)
+                for (int c = 0; c < C; c++)
+                  {
+                    float g = o[c] > 0.0f ? d[c] : 0.0f;
+
+                    acc1[c] += g;
+                    acc2[c] += g * (x[c] - mu[c]) * rs[c];
+                  }
+              else
+                for (int c = 0; c < C; c++)
+                  {
+                    acc1[c] += d[c];
+                    acc2[c] += d[c] * (x[c] - mu[c]) * rs[c];
+                  }
+            }
+        }
+      for (int c = 0; c < C; c++)
+        {
+          s1[c] += acc1[c];
+          s2[c] += acc2[c];
+        }
+    }
+}
+
 static void
 bn_stats_run (gsize    begin,
               gsize    end,
@@ -28,66 +96,19 @@ bn_stats_run (gsize    begin,
 {
   BnStatJob *j = data;
   int C = j->C;
+  float acc[2 * 1024];
+  float *acc1 = C <= 1024 ? acc : g_new (float, 2 * C);
 
   for (gsize r = begin; r < end; r++)
     {
       double *s1 = j->partials + r * 2 * C, *s2 = s1 + C;
-      gsize n0 = j->N * r / PT_BN_RANGES, n1 = j->N * (r + 1) / PT_BN_RANGES;
-      float acc1[512], acc2[512];
 
       memset (s1, 0, 2 * C * sizeof (double));
-      /* Float partial sums over short runs of rows, then double. */
-      for (gsize n = n0; n < n1; n += 64)
-        {
-          gsize m = MIN (n1, n + 64);
-
-          for (int c0 = 0; c0 < C; c0 += 512)
-            {
-              int cn = MIN (512, C - c0);
-
-              memset (acc1, 0, cn * sizeof (float));
-              memset (acc2, 0, cn * sizeof (float));
-              if (j->dout == NULL)
-                {
-                  for (gsize i = n; i < m; i++)
-                    {
-                      const float *restrict x = j->inp + i * C + c0;
-
-                      for (int c = 0; c < cn; c++)
-                        {
-                          acc1[c] += x[c];
-                          acc2[c] += x[c] * x[c];
-                        }
-                    }
-                }
-              else
-                {
-                  /* backward: sum dout and sum dout * xhat */
-                  for (gsize i = n; i < m; i++)
-                    {
-                      const float *restrict x = j->inp + i * C + c0;
-                      const float *restrict d = j->dout + i * C + c0;
-                      const float *restrict o = j->out + i * C + c0;
-                      const float *restrict mu = j->mean + c0;
-                      const float *restrict rs = j->rstd + c0;
-
-                      for (int c = 0; c < cn; c++)
-                        {
-                          float g = (!j->relu || o[c] > 0.0f) ? d[c] : 0.0f;
-
-                          acc1[c] += g;
-                          acc2[c] += g * (x[c] - mu[c]) * rs[c];
-                        }
-                    }
-                }
-              for (int c = 0; c < cn; c++)
-                {
-                  s1[c0 + c] += acc1[c];
-                  s2[c0 + c] += acc2[c];
-                }
-            }
-        }
+      bn_stats_range (j, j->N * r / PT_BN_RANGES, j->N * (r + 1) / PT_BN_RANGES, s1, s2,
+                      acc1, acc1 + C);
     }
+  if (acc1 != acc)
+    g_free (acc1);
 }
 
 static void
@@ -118,7 +139,7 @@ typedef struct
   gboolean     relu;
 } BnApplyJob;
 
-static void
+PT_HOT static void
 bn_apply_run (gsize    begin,
               gsize    end,
               gpointer data)
@@ -227,13 +248,18 @@ typedef struct
   gboolean     training;
 } BnBackJob;
 
-static void
+PT_HOT static void
 bn_backward_run (gsize    begin,
                  gsize    end,
                  gpointer data)
 {
   BnBackJob *j = data;
   int C = j->C;
+  const float *restrict mean = j->mean;
+  const float *restrict rstd = j->rstd;
+  const float *restrict k = j->k;
+  const float *restrict a = j->a;
+  const float *restrict bt = j->bterm;
 
   for (gsize i = begin; i < end; i++)
     {
@@ -242,18 +268,24 @@ bn_backward_run (gsize    begin,
       const float *restrict o = j->out + i * C;
       float *restrict dx = j->dinp + i * C;
 
-      for (int c = 0; c < C; c++)
+      if (!j->training)
         {
-          float g = (!j->relu || o[c] > 0.0f) ? d[c] : 0.0f;
-
-          if (j->training)
+          for (int c = 0; c < C; c++)
+            dx[c] += k[c] * ((!j->relu || o[c] > 0.0f) ? d[c] : 0.0f);
+        }
+      else if (j->relu)
+        {
+          for (int c = 0; c < C; c++)
             {
-              float xhat = (x[c] - j->mean[c]) * j->rstd[c];
+              float g = o[c] > 0.0f ? d[c] : 0.0f;
 
-              dx[c] += j->k[c] * (g - j->a[c] - xhat * j->bterm[c]);
+              dx[c] += k[c] * (g - a[c] - (x[c] - mean[c]) * rstd[c] * bt[c]);
             }
-          else
-            dx[c] += j->k[c] * g;
+        }
+      else
+        {
+          for (int c = 0; c < C; c++)
+            dx[c] += k[c] * (d[c] - a[c] - (x[c] - mean[c]) * rstd[c] * bt[c]);
         }
     }
 }

@@ -4,6 +4,14 @@
 #include "pt-ops.h"
 #include "pt-parallel.h"
 
+/* Hot loops get an AVX2+FMA clone picked at load time (GCC ifunc), so the
+ * build stays portable to any x86-64 and still uses the vector units. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+#define PT_HOT __attribute__((target_clones ("default", "arch=x86-64-v3")))
+#else
+#define PT_HOT
+#endif
+
 /* Loops shorter than this run on the calling thread. */
 #define PT_PARALLEL_MIN 32768
 

@@ -129,6 +129,48 @@ pt_parallel_for (gsize           n,
   g_mutex_unlock (&call_lock);
 }
 
+typedef struct
+{
+  gboolean     trans_a, trans_b, split_m;
+  int          m, n, k;
+  float        alpha, beta;
+  const float *a, *b;
+  float       *c;
+  int          lda, ldb, ldc;
+  int          n_parts;
+} GemmJob;
+
+static void
+gemm_part_run (gsize    begin,
+               gsize    end,
+               gpointer data)
+{
+  GemmJob *j = data;
+
+  for (gsize part = begin; part < end; part++)
+    {
+      int dim = j->split_m ? j->m : j->n;
+      /* Part boundaries rounded to 16 for the kernels' blocking. */
+      int p0 = (int) ((gsize) dim * part / j->n_parts) / 16 * 16;
+      int p1 = part + 1 == (gsize) j->n_parts ? dim
+               : (int) ((gsize) dim * (part + 1) / j->n_parts) / 16 * 16;
+
+      if (p1 <= p0)
+        continue;
+      if (j->split_m)
+        cblas_sgemm (CblasRowMajor, j->trans_a ? CblasTrans : CblasNoTrans,
+                     j->trans_b ? CblasTrans : CblasNoTrans, p1 - p0, j->n, j->k, j->alpha,
+                     j->trans_a ? j->a + p0 : j->a + (gsize) p0 * j->lda, j->lda,
+                     j->b, j->ldb, j->beta, j->c + (gsize) p0 * j->ldc, j->ldc);
+      else
+        cblas_sgemm (CblasRowMajor, j->trans_a ? CblasTrans : CblasNoTrans,
+                     j->trans_b ? CblasTrans : CblasNoTrans, j->m, p1 - p0, j->k, j->alpha,
+                     j->a, j->lda,
+                     j->trans_b ? j->b + (gsize) p0 * j->ldb : j->b + p0, j->ldb,
+                     j->beta, j->c + p0, j->ldc);
+    }
+}
+
 void
 pt_sgemm (gboolean     trans_a,
           gboolean     trans_b,
@@ -144,11 +186,23 @@ pt_sgemm (gboolean     trans_a,
           float       *c,
           int          ldc)
 {
+  int n_threads = pt_threads_get ();
+  double flops = 2.0 * m * n * k;
+
   if (m == 0 || n == 0)
     return;
   g_mutex_lock (&blas_lock);
-  cblas_sgemm (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-               trans_b ? CblasTrans : CblasNoTrans,
-               m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  if (n_threads > 1 && pt_threads_blas_uses_pool () && flops >= 4e6 &&
+      MAX (m, n) >= 32 * n_threads)
+    {
+      GemmJob job = { trans_a, trans_b, m >= n, m, n, k, alpha, beta, a, b, c, lda, ldb, ldc,
+                      n_threads };
+
+      pt_parallel_for (n_threads, gemm_part_run, &job);
+    }
+  else
+    cblas_sgemm (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                 trans_b ? CblasTrans : CblasNoTrans,
+                 m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   g_mutex_unlock (&blas_lock);
 }

@@ -6,9 +6,12 @@
  * worker runs inline. No OpenMP.
  *
  * pt_sgemm() is the only entry to cblas_sgemm in the engine: it holds a
- * process-wide mutex, because concurrent sgemm calls from two threads give
- * wrong results in some OpenBLAS builds. OpenBLAS still uses its own
- * pt_threads_get() threads inside each call.
+ * process-wide mutex, because concurrent multi-threaded sgemm calls from two
+ * threads give wrong results in some OpenBLAS builds. Inside, a large product
+ * is split into pt_threads_get() row (or column) blocks, each computed by a
+ * single-threaded cblas_sgemm on the pool (OpenBLAS is kept at one thread,
+ * see pt-threads.h); tests/core/test-parallel.c checks these concurrent
+ * single-threaded calls against a double-precision reference.
  */
 #pragma once
 

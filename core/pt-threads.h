@@ -14,8 +14,18 @@ G_BEGIN_DECLS
 #define PT_THREADS_MAX 64
 
 /* Sets the compute thread count (0 means "all online processors") and
- * applies it to OpenBLAS. Returns the count in effect. */
+ * applies it to OpenBLAS. Returns the count in effect.
+ *
+ * By default OpenBLAS itself is kept at one thread and pt_sgemm()
+ * (pt-parallel.h) splits each product over Pretext's own pool: OpenBLAS's
+ * idle workers spin on sched_yield between calls, which on a 2-core machine
+ * steals the core our parallel loops need (measured: 20% of the step).
+ * PT_BLAS_THREADS=openblas in the environment restores OpenBLAS threading
+ * (then pt_sgemm does not split). */
 int  pt_threads_set       (int n_threads);
+
+/* TRUE unless PT_BLAS_THREADS=openblas: see pt_threads_set(). */
+gboolean pt_threads_blas_uses_pool (void);
 
 /* The compute thread count in effect (at least 1). */
 int  pt_threads_get       (void);

@@ -72,7 +72,7 @@ gemm_thread (gpointer data)
 static void
 test_sgemm_concurrent (void)
 {
-  const int n = 96;
+  const int n = 160;   /* above the split threshold */
   g_autofree float *a = g_new (float, n * n);
   g_autofree float *b = g_new (float, n * n);
   g_autofree float *ref = g_new (float, n * n);
@@ -118,11 +118,59 @@ test_sgemm_concurrent (void)
   pt_threads_set (1);
 }
 
+/* The split paths (rows, columns, every transpose combination, alpha and
+ * beta) against a double reference, with 2 and 3 threads. */
+static void
+test_sgemm_split (void)
+{
+  const int shapes[][3] = { { 300, 40, 70 }, { 24, 500, 90 }, { 1000, 16, 9 }, { 17, 19, 23 },
+                            { 64, 64, 2000 } };
+  PtRng rng;
+
+  pt_rng_init (&rng, 11);
+  for (int nt = 2; nt <= 3; nt++)
+    {
+      pt_threads_set (nt);
+      for (guint s = 0; s < G_N_ELEMENTS (shapes); s++)
+        for (int ta = 0; ta < 2; ta++)
+          for (int tb = 0; tb < 2; tb++)
+            {
+              int m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+              g_autofree float *a = g_new (float, m * k);
+              g_autofree float *b = g_new (float, k * n);
+              g_autofree float *c = g_new (float, m * n);
+              g_autofree float *c0 = g_new (float, m * n);
+              int lda = ta ? m : k, ldb = tb ? k : n;
+
+              for (int i = 0; i < m * k; i++)
+                a[i] = pt_rng_normal (&rng);
+              for (int i = 0; i < k * n; i++)
+                b[i] = pt_rng_normal (&rng);
+              for (int i = 0; i < m * n; i++)
+                c0[i] = c[i] = pt_rng_normal (&rng);
+              pt_sgemm (ta, tb, m, n, k, 0.5f, a, lda, b, ldb, 2.0f, c, n);
+              for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++)
+                  {
+                    double sum = 0.0;
+
+                    for (int l = 0; l < k; l++)
+                      sum += (double) (ta ? a[l * lda + i] : a[i * lda + l])
+                             * (tb ? b[j * ldb + l] : b[l * ldb + j]);
+                    sum = 0.5 * sum + 2.0 * c0[i * n + j];
+                    g_assert_cmpfloat (fabs (c[i * n + j] - sum), <=, 1e-3 + 1e-4 * fabs (sum));
+                  }
+            }
+    }
+  pt_threads_set (1);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/core/parallel/cover", test_parallel_cover);
   g_test_add_func ("/core/parallel/sgemm-concurrent", test_sgemm_concurrent);
+  g_test_add_func ("/core/parallel/sgemm-split", test_sgemm_split);
   return g_test_run ();
 }
