@@ -21,6 +21,9 @@ typedef struct {
 
 static const PtCliCommand commands[] = {
   { "bench", N_("Time the training step of a method"), pt_cli_bench_main },
+  { "augment", N_("Render augmented views of a dataset as a grid PNG"), pt_cli_augment_main },
+  { "info", N_("Describe a dataset: images, classes, bad files, content hash"), pt_cli_info_main },
+  { "runs", N_("List past runs: date, method, dataset, steps, last loss, probe"), pt_cli_runs_main },
   { NULL, NULL, NULL },
 };
 

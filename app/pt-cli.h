@@ -52,9 +52,22 @@ void           pt_cli_progress_free   (PtCliProgress  *progress);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PtCliProgress, pt_cli_progress_free)
 
 /* Subcommands (app/pt-cli-<name>.c). */
-int pt_cli_bench_main (int argc, char **argv);
+int       pt_cli_augment_main     (int             argc,
+                                   char          **argv);
+int       pt_cli_bench_main       (int             argc,
+                                   char          **argv);
+int       pt_cli_info_main        (int             argc,
+                                   char          **argv);
+int       pt_cli_runs_main        (int             argc,
+                                   char          **argv);
 /* The MAE half of bench (pt-cli-bench-mae.c), after option parsing. */
-int pt_cli_bench_mae  (const char *encoder, int batch, int steps, int warmup,
-                       int threads, int size, int channels, gboolean json);
+int       pt_cli_bench_mae        (const char     *encoder,
+                                   int             batch,
+                                   int             steps,
+                                   int             warmup,
+                                   int             threads,
+                                   int             size,
+                                   int             channels,
+                                   gboolean        json);
 
 G_END_DECLS

@@ -1,9 +1,13 @@
 /* pt-pages.c: the workbench pages, in sidebar order. */
 #include <glib/gi18n.h>
 
+#include "pt-augment-page.h"
+#include "pt-data-page.h"
 #include "pt-pages.h"
 
 static const PtPageInfo pages[] = {
+  { "data", N_("Data"), "folder-pictures-symbolic", pt_data_page_get_type },
+  { "augment", N_("Augment"), "image-x-generic-symbolic", pt_augment_page_get_type },
   { NULL, NULL, NULL, NULL },
 };
 

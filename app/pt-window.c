@@ -7,6 +7,7 @@
 #include <glib/gi18n.h>
 
 #include "pt-build-config.h"
+#include "pt-data-page.h"
 #include "pt-pages.h"
 #include "pt-window.h"
 
@@ -60,12 +61,30 @@ pt_window_page_action (GtkWidget  *widget,
 static void
 pt_window_add_pages (PtWindow *self)
 {
+  GtkWidget *data_page = NULL;
+
   for (const PtPageInfo *p = pt_pages_get_all (); p->name != NULL; p++)
     {
       GtkWidget *page = g_object_new (p->get_type (), NULL);
       GtkStackPage *stack_page = gtk_stack_add_titled (self->stack, page, p->name, _(p->title));
 
       gtk_stack_page_set_icon_name (stack_page, p->icon_name);
+      if (PT_IS_DATA_PAGE (page))
+        data_page = page;
+    }
+
+  /* The dataset chosen on the Data page is the one every page works on. */
+  if (data_page != NULL)
+    {
+      for (GtkWidget *page = gtk_widget_get_first_child (GTK_WIDGET (self->stack));
+           page != NULL; page = gtk_widget_get_next_sibling (page))
+        {
+          GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (page), "dataset");
+
+          if (page != data_page && pspec != NULL && (pspec->flags & G_PARAM_WRITABLE))
+            g_object_bind_property (data_page, "dataset", page, "dataset", G_BINDING_SYNC_CREATE);
+        }
+      pt_data_page_ensure_loaded (PT_DATA_PAGE (data_page));
     }
 
   gtk_widget_set_visible (self->empty_label, pt_pages_get_count () == 0);

@@ -12,8 +12,13 @@
  *   fashion-mnist        /usr/share/datasets/fashion-mnist or $PRETEXT_DATA
  *   mnist                /usr/share/datasets/mnist or $PRETEXT_DATA
  *   cifar10:PATH         folder holding data_batch_*.bin / test_batch.bin
- *   PATH/                a folder of images
+ *   PATH/                a folder of images, or of MNIST-style IDX files
+ *                        (train-images-idx3-ubyte[.gz], t10k-..., labels beside)
  *   FILE                 an IDX images file (labels beside it when found)
+ *
+ * Splits: a folder's test split is its test/ subfolder (when it has both
+ * train/ and test/); a folder without them, or a bare IDX file, has no test
+ * split and PT_SPLIT_TEST fails with PT_DATASET_ERROR_UNSUPPORTED.
  *
  * Opening is synchronous and may take seconds (a big folder): call it from a
  * worker (GTask) and pass a progress callback, which runs on that worker.
@@ -74,6 +79,18 @@ void          pt_dataset_open_async         (const char             *spec,
 PtDataset    *pt_dataset_open_finish        (GAsyncResult           *result,
                                              GError                **error);
 
+/* pt_dataset_open_async () with progress delivered on the caller's
+ * thread-default main context (coalesced to at most one pending idle; none
+ * after the callback has run). Finish with pt_dataset_open_finish (). */
+void          pt_dataset_open_async_with_progress (const char             *spec,
+                                                   PtSplit                 split,
+                                                   const PtDatasetOptions *options,
+                                                   GCancellable           *cancellable,
+                                                   PtProgressFunc          progress,
+                                                   gpointer                progress_data,
+                                                   GAsyncReadyCallback     callback,
+                                                   gpointer                user_data);
+
 const char   *pt_dataset_get_spec           (PtDataset *self);
 /* Human-readable name, e.g. "Fashion-MNIST (train)". */
 const char   *pt_dataset_get_title          (PtDataset *self);
@@ -107,5 +124,25 @@ const char   *pt_dataset_get_quarantined_reason (PtDataset *self, guint i);
 
 /* A new RGB pixbuf of image i (grey images are expanded). */
 GdkPixbuf    *pt_dataset_dup_pixbuf         (PtDataset *self, guint i);
+
+/* A dataset over a copy of caller memory (tests, augmentation): pixels are
+ * n x C x H x W bytes; labels (n entries, -1 or < n_classes) may be NULL for
+ * unlabeled; class_names (n_classes entries) may be NULL for "0", "1", ... */
+PtDataset    *pt_dataset_new_from_memory    (const char    *title,
+                                             int            channels,
+                                             int            height,
+                                             int            width,
+                                             guint          n_images,
+                                             const guint8  *pixels,
+                                             const int     *labels,
+                                             int            n_classes,
+                                             const char * const *class_names);
+
+/* All pixels: n x C x H x W bytes, planar. Borrowed. */
+const guint8 *pt_dataset_get_pixels         (PtDataset *self);
+/* All labels (n entries, -1 when unlabeled). Borrowed. */
+const int    *pt_dataset_get_labels         (PtDataset *self);
+/* Bytes of one image: C x H x W. */
+gsize         pt_dataset_get_image_size     (PtDataset *self);
 
 G_END_DECLS

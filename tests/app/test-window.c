@@ -117,18 +117,18 @@ test_window_state_persists (void)
   g_assert_nonnull (settings);
 
   window = pt_window_new (app, NULL);
-  gtk_window_set_default_size (GTK_WINDOW (window), 900, 640);
+  gtk_window_set_default_size (GTK_WINDOW (window), 1240, 760);
   gtk_window_present (GTK_WINDOW (window));
   wait_mapped (GTK_WIDGET (window));
   close_window (GTK_WINDOW (window));
 
-  g_assert_cmpint (g_settings_get_int (settings, "window-width"), ==, 900);
-  g_assert_cmpint (g_settings_get_int (settings, "window-height"), ==, 640);
+  g_assert_cmpint (g_settings_get_int (settings, "window-width"), ==, 1240);
+  g_assert_cmpint (g_settings_get_int (settings, "window-height"), ==, 760);
 
   window = pt_window_new (app, NULL);
   gtk_window_get_default_size (GTK_WINDOW (window), &w, &h);
-  g_assert_cmpint (w, ==, 900);
-  g_assert_cmpint (h, ==, 640);
+  g_assert_cmpint (w, ==, 1240);
+  g_assert_cmpint (h, ==, 760);
   gtk_window_destroy (GTK_WINDOW (window));
 }
 

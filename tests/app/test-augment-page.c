@@ -1,0 +1,160 @@
+/* The Augment page end to end: real dataset, real pipeline, controls. */
+#include <string.h>
+#include <glib/gstdio.h>
+#include <gtk/gtk.h>
+
+#include "pt-augment-page.h"
+#include "pt-ui.h"
+#include "pt-view-grid.h"
+
+static PtDataset *dataset;
+
+static GtkWidget *
+find_widget (GtkWidget *widget,
+             GType      type,
+             gboolean (*match) (GtkWidget *, gpointer),
+             gpointer   data)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type) && (match == NULL || match (widget, data)))
+    return widget;
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_widget (c, type, match, data);
+      if (found)
+        return found;
+    }
+  return NULL;
+}
+
+/* A scale whose row label reads `data`. */
+static gboolean
+scale_labelled (GtkWidget *scale, gpointer data)
+{
+  GtkWidget *label = gtk_widget_get_prev_sibling (scale);
+  return GTK_IS_LABEL (label) && g_str_equal (gtk_label_get_label (GTK_LABEL (label)), data);
+}
+
+static gboolean
+label_contains (GtkWidget *label, gpointer data)
+{
+  return gtk_widget_get_visible (label) && strstr (gtk_label_get_label (GTK_LABEL (label)), data) != NULL;
+}
+
+static PtAugmentPage *
+make_page (GtkWindow **out)
+{
+  GtkWindow *window = GTK_WINDOW (gtk_window_new ());
+  PtAugmentPage *page = g_object_new (PT_TYPE_AUGMENT_PAGE, NULL);
+
+  gtk_window_set_default_size (window, 1200, 800);
+  gtk_window_set_child (window, GTK_WIDGET (page));
+  gtk_window_present (window);
+  *out = window;
+  return page;
+}
+
+static void
+test_augment_page_renders (void)
+{
+  GtkWindow *window;
+  PtAugmentPage *page = make_page (&window);
+  PtViewGrid *grid;
+  guint before;
+
+  /* Nothing to render without a dataset. */
+  g_assert_cmpuint (pt_augment_page_get_render_count (page), ==, 0);
+  pt_augment_page_set_dataset (page, dataset);
+  g_assert_cmpuint (pt_augment_page_get_render_count (page), ==, 1);
+  grid = PT_VIEW_GRID (find_widget (GTK_WIDGET (page), PT_TYPE_VIEW_GRID, NULL, NULL));
+  g_assert_nonnull (grid);
+  g_assert_cmpuint (pt_view_grid_get_n_rows (grid), ==, 8);
+  g_assert_cmpstr (pt_augment_page_get_recipe (page)->name, ==, "simclr");
+
+  /* A seed change re-renders. */
+  before = pt_augment_page_get_render_count (page);
+  pt_augment_page_set_seed (page, 7);
+  g_assert_cmpuint (pt_augment_page_get_render_count (page), ==, before + 1);
+
+  gtk_window_destroy (window);
+}
+
+static void
+test_augment_page_slider (void)
+{
+  GtkWindow *window;
+  PtAugmentPage *page = make_page (&window);
+  GtkWidget *scale;
+  guint before;
+
+  pt_augment_page_set_dataset (page, dataset);
+  before = pt_augment_page_get_render_count (page);
+
+  /* Moving the "Smallest area" slider of the crop changes the recipe the
+   * pipeline uses, and the views are drawn again. */
+  scale = find_widget (GTK_WIDGET (page), GTK_TYPE_SCALE, scale_labelled, (gpointer) "Smallest area");
+  g_assert_nonnull (scale);
+  gtk_range_set_value (GTK_RANGE (scale), 0.6);
+  g_assert_cmpfloat_with_epsilon (pt_augment_page_get_recipe (page)->groups[0].ops[PT_AUG_CROP].min, 0.6, 1e-9);
+  g_assert_cmpuint (pt_augment_page_get_render_count (page), ==, before + 1);
+
+  /* The API path used by demos does the same and enables an op that was off. */
+  g_assert_true (pt_augment_page_set_param (page, 0, PT_AUG_SOLARIZE, "p", 1.0));
+  g_assert_true (pt_augment_page_get_recipe (page)->groups[0].ops[PT_AUG_SOLARIZE].enabled);
+  g_assert_false (pt_augment_page_set_param (page, 0, PT_AUG_SOLARIZE, "no-such-key", 1.0));
+  g_assert_cmpuint (pt_augment_page_get_render_count (page), ==, before + 2);
+
+  gtk_window_destroy (window);
+}
+
+static void
+test_augment_page_recipes (void)
+{
+  GtkWindow *window;
+  PtAugmentPage *page = make_page (&window);
+  g_autofree char *dir = g_dir_make_tmp ("pretext-augment-XXXXXX", NULL);
+  g_autofree char *bad = g_build_filename (dir, "bad.ini", NULL);
+  const char *bad_text = "[recipe]\nname=bad\nviews=pair;\n[view:pair]\ncount=2\n[pair:wobble]\np=0.5\n";
+
+  pt_augment_page_set_dataset (page, dataset);
+
+  g_assert_true (pt_augment_page_load_recipe (page, "byol"));
+  g_assert_cmpstr (pt_augment_page_get_recipe (page)->name, ==, "byol");
+  g_assert_cmpuint (pt_augment_page_get_recipe (page)->n_groups, ==, 2);
+
+  /* A bad recipe keeps the current one and says what is wrong, naming the file. */
+  g_assert_true (g_file_set_contents (bad, bad_text, -1, NULL));
+  g_assert_false (pt_augment_page_load_recipe (page, bad));
+  g_assert_cmpstr (pt_augment_page_get_recipe (page)->name, ==, "byol");
+  g_assert_nonnull (find_widget (GTK_WIDGET (page), GTK_TYPE_LABEL, label_contains, (gpointer) "bad.ini"));
+
+  g_unlink (bad);
+  g_rmdir (dir);
+  gtk_window_destroy (window);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr(GError) error = NULL;
+  PtDatasetOptions options = { .shapes_train = 200, .shapes_test = 50 };
+  int ret;
+
+  g_test_init (&argc, &argv, NULL);
+  if (!gtk_init_check ())
+    {
+      g_test_add_func ("/app/augment-page/skipped", (GTestFunc) g_test_skip);
+      return g_test_run ();
+    }
+
+  pt_ui_init ();
+  dataset = pt_dataset_open ("shapes", PT_SPLIT_TRAIN, &options, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+
+  g_test_add_func ("/app/augment-page/renders", test_augment_page_renders);
+  g_test_add_func ("/app/augment-page/slider", test_augment_page_slider);
+  g_test_add_func ("/app/augment-page/recipes", test_augment_page_recipes);
+
+  ret = g_test_run ();
+  g_clear_object (&dataset);
+  return ret;
+}

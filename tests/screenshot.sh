@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Screenshot of the workbench on a page, under a private Xvfb display.
+# Usage: tests/screenshot.sh PAGE OUT.png [SECONDS] [extra pretext args]
+# Needs imagemagick (import) and xvfb; used by hand for README and metainfo.
+set -eu
+page=$1; out=$2; wait=${3:-4}; shift $(( $# < 3 ? $# : 3 ))
+build=${BUILD_DIR:-build}
+export GSETTINGS_BACKEND=memory GSETTINGS_SCHEMA_DIR=$build/resources GTK_A11Y=none NO_AT_BRIDGE=1
+xvfb-run -a -s "-screen 0 1280x820x24" bash -c "
+  ./$build/app/pretext --page '$page' $* &
+  pid=\$!
+  sleep $wait
+  import -window root '$out'
+  kill \$pid
+"
+echo "wrote $out"
