@@ -43,7 +43,7 @@ mae_bench_step (MaeBench *b)
   memcpy (x->data, b->images, x->numel * sizeof (float));
   pt_params_zero_grad (b->params);
   pt_mae_random_shuffle (&b->rng, b->batch, b->mae.encoder.n_patches, b->ids);
-  loss = pt_mae_forward (b->tape, b->params, &b->mae, x, b->ids, b->keep, NULL);
+  loss = pt_mae_forward (b->tape, b->params, &b->mae, x, b->ids, b->keep, NULL, NULL);
   pt_tape_backward (b->tape, loss);
   pt_optim_step (b->optim, 1.5e-4f);
   return loss->data[0];

@@ -548,7 +548,8 @@ pt_mae_forward (PtTape       *tape,
                 PtTensor     *x,
                 const gint32 *ids_shuffle,
                 int           K,
-                PtTensor    **pred_out)
+                PtTensor    **pred_out,
+                PtTensor    **latent_out)
 {
   const PtVitConfig *c = &mae->config.encoder;
   int B, N = mae->encoder.n_patches, P = mae->encoder.patch_dim;
@@ -587,6 +588,8 @@ pt_mae_forward (PtTape       *tape,
       mask[(gsize) b * N + keep[(gsize) b * K + k]] = 0.0f;
   if (pred_out != NULL)
     *pred_out = pred;
+  if (latent_out != NULL)
+    *latent_out = z;
   return pt_op_mse (tape, pt_op_reshape (tape, pred, 2, tshape), target, mask);
 }
 

@@ -155,10 +155,12 @@ int       pt_mae_n_keep          (int n_patches, double mask_ratio);
 void      pt_mae_random_shuffle  (PtRng *rng, int B, int N, gint32 *ids_shuffle);
 /* Training forward: the scalar loss. ids_shuffle[B,N] (copied) with the
  * first K of each row visible. pred_out (may be NULL) receives the
- * prediction {B, N, p p C} (normalized units when norm_pix_loss). */
+ * prediction {B, N, p p C} (normalized units when norm_pix_loss);
+ * latent_out (may be NULL) the encoder's tokens {B, 1+K, D} after its final
+ * LayerNorm (token 0: the class token). */
 PtTensor *pt_mae_forward         (PtTape *tape, PtParams *params, const PtMae *mae,
                                   PtTensor *x, const gint32 *ids_shuffle, int K,
-                                  PtTensor **pred_out);
+                                  PtTensor **pred_out, PtTensor **latent_out);
 /* The reconstruction visual for images[n,C,H,W] with the given shuffle and
  * K: out[4][n][C][H][W] = original, masked (masked patches set to
  * fill_value), reconstruction (de-normalized with each patch's own

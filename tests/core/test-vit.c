@@ -198,7 +198,7 @@ test_mae_fixture (void)
       mae_from_fixture (&mae, params, fx, v == 1);
       x = pt_tensor_new (pt_tape_get_arena (tape), 4, fxx->shape);
       memcpy (x->data, fxx->data, fxx->numel * sizeof (float));
-      loss = pt_mae_forward (tape, params, &mae, x, ids, K, &pred);
+      loss = pt_mae_forward (tape, params, &mae, x, ids, K, &pred, NULL);
       pt_assert_close (kloss, loss->data, FX (fx, kloss)->data, 1, 1e-6, 1e-4);
       assert_close_scaled (kpred, pred->data, FX (fx, kpred)->data, pred->numel, 1e-5);
       pt_params_zero_grad (params);
@@ -300,7 +300,7 @@ run_steps (int     n_steps,
       x = pt_tensor_new (pt_tape_get_arena (tape), 4, shape);
       memcpy (x->data, s.images, 8 * 28 * 28 * sizeof (float));
       pt_mae_random_shuffle (&rng, 8, N, ids);
-      loss = pt_mae_forward (tape, s.params, &s.mae, x, ids, K, NULL);
+      loss = pt_mae_forward (tape, s.params, &s.mae, x, ids, K, NULL, NULL);
       losses[step] = loss->data[0];
       pt_params_zero_grad (s.params);
       pt_tape_backward (tape, loss);
@@ -371,7 +371,7 @@ test_mae_reconstruct (void)
           pt_tape_reset (tape);
           x = pt_tensor_new (pt_tape_get_arena (tape), 4, shape);
           memcpy (x->data, s.images, all * sizeof (float));
-          pt_mae_forward (tape, s.params, &s.mae, x, ids, K, &pred);
+          pt_mae_forward (tape, s.params, &s.mae, x, ids, K, &pred, NULL);
           pt_patchify_forward (patches, s.images, n, 1, 28, 28, 4);
           for (int p = 0; p < n * N; p++)
             {
