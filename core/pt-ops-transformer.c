@@ -166,8 +166,140 @@ typedef struct
   const float *dout;
 } GeluJob;
 
-#define PT_SQRT1_2    0.70710678118654752440f
+#define PT_SQRT1_2      0.70710678118654752440f
 #define PT_INV_SQRT_2PI 0.39894228040143267794f
+
+/* Eight floats in GCC's generic vectors: AVX in the x86-64-v3 clones, pairs
+ * of SSE registers otherwise. Explicit vectors because the scalar forms of
+ * these loops do not vectorize (a clamp is a comparison, which may trap). */
+#pragma GCC diagnostic ignored "-Wpsabi"   /* the helpers are inlined, no ABI */
+typedef float  PtV8f __attribute__ ((vector_size (32)));
+typedef gint32 PtV8i __attribute__ ((vector_size (32)));
+
+static inline PtV8f
+v8_load (const float *p)
+{
+  PtV8f v;
+
+  memcpy (&v, p, sizeof v);
+  return v;
+}
+
+static inline void
+v8_store (float *p,
+          PtV8f  v)
+{
+  memcpy (p, &v, sizeof v);
+}
+
+static inline PtV8f
+v8_select (PtV8i mask,
+           PtV8f a,
+           PtV8f b)
+{
+  return (PtV8f) (((PtV8i) a & mask) | ((PtV8i) b & ~mask));
+}
+
+/* exp (x) for x <= 0: 2^i times a degree-7 Taylor polynomial of e^f on
+ * |f| <= ln 2 / 2 (relative error < 1e-7); inputs below -87 give ~0. */
+static inline PtV8f
+v8_exp_neg (PtV8f x)
+{
+  const PtV8f lo = (PtV8f) { 0 } - 87.0f;
+  PtV8f t, r, f, p;
+  PtV8i i;
+
+  x = v8_select (x < lo, lo, x);
+  t = x * 1.44269504088896341f;
+  r = (t + 12582912.0f) - 12582912.0f;     /* round to nearest */
+  f = (t - r) * 0.69314718055994531f;
+  p = 1.0f + f * (1.0f + f * (0.5f + f * (1.0f / 6 + f * (1.0f / 24 + f * (1.0f / 120
+      + f * (1.0f / 720 + f * (1.0f / 5040)))))));
+  i = __builtin_convertvector (r, PtV8i);
+  return p * (PtV8f) ((i + 127) << 23);
+}
+
+/* Phi (x) = 0.5 (1 + erf (x / sqrt 2)) and the normal density, sharing one
+ * exp: erf by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7), i.e. the
+ * exact-erf GELU to float precision (not the tanh approximation). */
+static inline void
+v8_gelu_cdf_pdf (PtV8f  x,
+                 PtV8f *cdf,
+                 PtV8f *pdf)
+{
+  const PtV8i sign_bit = (PtV8i) { 0 } + G_MININT32;
+  PtV8i sign = (PtV8i) x & sign_bit;
+  PtV8f z = (PtV8f) ((PtV8i) x & ~sign_bit) * PT_SQRT1_2;
+  PtV8f t = 1.0f / (1.0f + 0.3275911f * z);
+  PtV8f e = v8_exp_neg (-(z * z));
+  PtV8f poly = t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f
+               + t * (-1.453152027f + t * 1.061405429f))));
+  PtV8f erf_abs = 1.0f - poly * e;
+
+  *cdf = 0.5f + 0.5f * (PtV8f) ((PtV8i) erf_abs | sign);
+  *pdf = PT_INV_SQRT_2PI * e;
+}
+
+/* In place x[i] = exp (x[i]) for x <= 0, n >= 0; the tail is padded to a
+ * full vector so every element gets the same arithmetic. */
+PT_HOT static void
+exp_neg_inplace (float *x,
+                 int    n)
+{
+  int i = 0;
+
+  for (; i + 8 <= n; i += 8)
+    v8_store (x + i, v8_exp_neg (v8_load (x + i)));
+  if (i < n)
+    {
+      float tail[8] = { 0 };
+
+      memcpy (tail, x + i, (n - i) * sizeof (float));
+      v8_store (tail, v8_exp_neg (v8_load (tail)));
+      memcpy (x + i, tail, (n - i) * sizeof (float));
+    }
+}
+
+/* out = x Phi (x) (forward, dout NULL) or dinp += dout (Phi + x phi). */
+PT_HOT static void
+gelu_run_range (float       *out,
+                const float *inp,
+                const float *dout,
+                gsize        begin,
+                gsize        end)
+{
+  gsize i = begin;
+
+  for (; i + 8 <= end; i += 8)
+    {
+      PtV8f x = v8_load (inp + i), cdf, pdf;
+
+      v8_gelu_cdf_pdf (x, &cdf, &pdf);
+      if (dout == NULL)
+        v8_store (out + i, x * cdf);
+      else
+        v8_store (out + i, v8_load (out + i) + v8_load (dout + i) * (cdf + x * pdf));
+    }
+  if (i < end)
+    {
+      float tx[8] = { 0 }, to[8] = { 0 }, td[8] = { 0 };
+      PtV8f x, cdf, pdf;
+      gsize n = end - i;
+
+      memcpy (tx, inp + i, n * sizeof (float));
+      x = v8_load (tx);
+      v8_gelu_cdf_pdf (x, &cdf, &pdf);
+      if (dout == NULL)
+        v8_store (to, x * cdf);
+      else
+        {
+          memcpy (to, out + i, n * sizeof (float));
+          memcpy (td, dout + i, n * sizeof (float));
+          v8_store (to, v8_load (to) + v8_load (td) * (cdf + x * pdf));
+        }
+      memcpy (out + i, to, n * sizeof (float));
+    }
+}
 
 static void
 gelu_forward_run (gsize    begin,
@@ -176,12 +308,7 @@ gelu_forward_run (gsize    begin,
 {
   GeluJob *j = data;
 
-  for (gsize i = begin; i < end; i++)
-    {
-      float x = j->inp[i];
-
-      j->out[i] = 0.5f * x * (1.0f + erff (x * PT_SQRT1_2));
-    }
+  gelu_run_range (j->out, j->inp, NULL, begin, end);
 }
 
 static void
@@ -191,14 +318,7 @@ gelu_backward_run (gsize    begin,
 {
   GeluJob *j = data;
 
-  for (gsize i = begin; i < end; i++)
-    {
-      float x = j->inp[i];
-      float cdf = 0.5f * (1.0f + erff (x * PT_SQRT1_2));
-      float pdf = PT_INV_SQRT_2PI * expf (-0.5f * x * x);
-
-      j->out[i] += j->dout[i] * (cdf + x * pdf);
-    }
+  gelu_run_range (j->out, j->inp, j->dout, begin, end);
 }
 
 void
@@ -320,7 +440,25 @@ typedef struct
   int          T, D, NH;
 } AttJob;
 
-static void
+/* Work floats per (image, head) pair: a transposed K or V of the head. */
+#define ATT_STACK_FLOATS 8192
+
+/* dst[d*T + t] = src[t*ld + d]: one head's keys or values, transposed so the
+ * score loops run over t in unit stride (they vectorize without
+ * reassociating sums). */
+static inline void
+transpose_head (float       *restrict dst,
+                const float *restrict src,
+                int          T,
+                int          dh,
+                int          ld)
+{
+  for (int t = 0; t < T; t++)
+    for (int d = 0; d < dh; d++)
+      dst[(gsize) d * T + t] = src[(gsize) t * ld + d];
+}
+
+PT_HOT static void
 attention_forward_run (gsize    begin,
                        gsize    end,
                        gpointer data)
@@ -328,6 +466,8 @@ attention_forward_run (gsize    begin,
   AttJob *j = data;
   int T = j->T, D = j->D, NH = j->NH, dh = D / NH, D3 = 3 * D;
   float scale = 1.0f / sqrtf ((float) dh);
+  float stack[ATT_STACK_FLOATS];
+  float *kt = (gsize) dh * T <= ATT_STACK_FLOATS ? stack : g_new (float, (gsize) dh * T);
 
   for (gsize bh = begin; bh < end; bh++)
     {
@@ -335,6 +475,7 @@ attention_forward_run (gsize    begin,
       int h = (int) (bh % NH);
       const float *base = j->qkv + b * T * D3 + h * dh;
 
+      transpose_head (kt, base + D, T, dh, D3);
       for (int i = 0; i < T; i++)
         {
           const float *restrict q = base + (gsize) i * D3;
@@ -343,35 +484,39 @@ attention_forward_run (gsize    begin,
           float mx = -INFINITY, sum = 0.0f, inv;
 
           for (int t = 0; t < T; t++)
+            row[t] = 0.0f;
+          for (int d = 0; d < dh; d++)
             {
-              const float *restrict k = base + (gsize) t * D3 + D;
-              float s = 0.0f;
+              const float *restrict k = kt + (gsize) d * T;
+              float qd = q[d] * scale;
 
-              for (int d = 0; d < dh; d++)
-                s += q[d] * k[d];
-              s *= scale;
-              row[t] = s;
-              mx = MAX (mx, s);
+              for (int t = 0; t < T; t++)
+                row[t] += qd * k[t];
             }
           for (int t = 0; t < T; t++)
-            {
-              row[t] = expf (row[t] - mx);
-              sum += row[t];
-            }
+            mx = MAX (mx, row[t]);
+          for (int t = 0; t < T; t++)
+            row[t] -= mx;
+          exp_neg_inplace (row, T);
+          for (int t = 0; t < T; t++)
+            sum += row[t];
           inv = 1.0f / sum;
+          for (int t = 0; t < T; t++)
+            row[t] *= inv;
           for (int d = 0; d < dh; d++)
             o[d] = 0.0f;
           for (int t = 0; t < T; t++)
             {
               const float *restrict v = base + (gsize) t * D3 + 2 * D;
-              float p = row[t] * inv;
+              float p = row[t];
 
-              row[t] = p;
               for (int d = 0; d < dh; d++)
                 o[d] += p * v[d];
             }
         }
     }
+  if (kt != stack)
+    g_free (kt);
 }
 
 void
@@ -390,7 +535,7 @@ pt_attention_forward (float       *out,   /* [B,T,D] */
   pt_par ((gsize) B * NH, (gsize) 2 * T * D / NH * T + 1, attention_forward_run, &job);
 }
 
-static void
+PT_HOT static void
 attention_backward_run (gsize    begin,
                         gsize    end,
                         gpointer data)
@@ -398,7 +543,8 @@ attention_backward_run (gsize    begin,
   AttJob *j = data;
   int T = j->T, D = j->D, NH = j->NH, dh = D / NH, D3 = 3 * D;
   float scale = 1.0f / sqrtf ((float) dh);
-  float dp[PT_ATTENTION_MAX_T];
+  float dp[PT_ATTENTION_MAX_T], stack[ATT_STACK_FLOATS];
+  float *vt = (gsize) dh * T <= ATT_STACK_FLOATS ? stack : g_new (float, (gsize) dh * T);
 
   for (gsize bh = begin; bh < end; bh++)
     {
@@ -407,6 +553,7 @@ attention_backward_run (gsize    begin,
       const float *base = j->qkv + b * T * D3 + h * dh;
       float *dbase = j->out + b * T * D3 + h * dh;
 
+      transpose_head (vt, base + 2 * D, T, dh, D3);
       for (int i = 0; i < T; i++)
         {
           const float *restrict q = base + (gsize) i * D3;
@@ -415,27 +562,35 @@ attention_backward_run (gsize    begin,
           float *restrict dq = dbase + (gsize) i * D3;
           float s = 0.0f;
 
-          /* o_i = sum_t p_t v_t: dv_t += p_t g, dp_t = g . v_t */
+          /* o_i = sum_t p_t v_t: dp_t = g . v_t, dv_t += p_t g */
+          for (int t = 0; t < T; t++)
+            dp[t] = 0.0f;
+          for (int d = 0; d < dh; d++)
+            {
+              const float *restrict v = vt + (gsize) d * T;
+              float gd = g[d];
+
+              for (int t = 0; t < T; t++)
+                dp[t] += gd * v[t];
+            }
           for (int t = 0; t < T; t++)
             {
-              const float *restrict v = base + (gsize) t * D3 + 2 * D;
               float *restrict dv = dbase + (gsize) t * D3 + 2 * D;
-              float acc = 0.0f, p = row[t];
+              float p = row[t];
 
               for (int d = 0; d < dh; d++)
-                {
-                  acc += g[d] * v[d];
-                  dv[d] += p * g[d];
-                }
-              dp[t] = acc;
-              s += acc * p;
+                dv[d] += p * g[d];
             }
+          for (int t = 0; t < T; t++)
+            s += dp[t] * row[t];
           /* softmax backward, then s_t = scale q . k_t */
+          for (int t = 0; t < T; t++)
+            dp[t] = row[t] * (dp[t] - s) * scale;
           for (int t = 0; t < T; t++)
             {
               const float *restrict k = base + (gsize) t * D3 + D;
               float *restrict dk = dbase + (gsize) t * D3 + D;
-              float ds = row[t] * (dp[t] - s) * scale;
+              float ds = dp[t];
 
               for (int d = 0; d < dh; d++)
                 {
@@ -445,6 +600,8 @@ attention_backward_run (gsize    begin,
             }
         }
     }
+  if (vt != stack)
+    g_free (vt);
 }
 
 void
