@@ -241,6 +241,20 @@ pt_checkpoint_save_rotate (const char                 *dir,
       return FALSE;
     }
 
+  /* Temp files of a writer that was killed are garbage. */
+  {
+    g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+    const char *name;
+
+    while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+      if (g_str_has_prefix (name, "last.tmp-"))
+        {
+          g_autofree char *stale = g_build_filename (dir, name, NULL);
+
+          g_unlink (stale);
+        }
+  }
+
   bytes = encode (identity, blobs, n_blobs);
   /* The new generation is complete on disk before the old one moves; a crash
    * between the renames leaves "previous" (and the temp file) loadable. */

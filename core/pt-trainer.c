@@ -314,7 +314,6 @@ struct _PtTrainer
   gpointer           step_data;
   volatile sig_atomic_t *stop_flag;   /* blocking runs */
   GPtrArray         *next_events;     /* strings for the next metrics line */
-  guint64            last_checkpoint;
   gint64             last_step_us;
   double             images_per_s;
 
@@ -339,6 +338,7 @@ struct _PtTrainer
   guint64            step;
   guint64            epoch;
   guint64            poison_step;
+  guint64            last_checkpoint; /* written by the training thread */
   GArray            *param_changes;   /* ParamChange */
   GError            *error;
 };
@@ -577,7 +577,9 @@ save_checkpoint (PtTrainer  *self,
   if (!pt_checkpoint_save_rotate (pt_run_get_checkpoint_dir (self->run), &identity,
                                   (const PtBlob *) blobs->data, blobs->len, error))
     return FALSE;
+  g_mutex_lock (&self->mutex);
   self->last_checkpoint = self->step;
+  g_mutex_unlock (&self->mutex);
   return TRUE;
 }
 
@@ -610,8 +612,8 @@ restore_checkpoint (PtTrainer  *self,
   g_mutex_lock (&self->mutex);
   self->step = self->counters[0];
   self->epoch = self->counters[1];
-  g_mutex_unlock (&self->mutex);
   self->last_checkpoint = self->counters[0];
+  g_mutex_unlock (&self->mutex);
   return pt_run_truncate_metrics (self->run, self->counters[0], error);
 }
 
@@ -916,6 +918,7 @@ run_loop (PtTrainer *self)
               g_cond_broadcast (&self->cond);
               g_cond_wait (&self->cond, &self->mutex);
               self->parked = FALSE;
+              self->last_step_us = 0;   /* a pause is not a slow step */
               continue;
             }
           break;
@@ -1224,10 +1227,14 @@ pt_trainer_get_step (PtTrainer *self)
 guint64
 pt_trainer_get_checkpoint_step (PtTrainer *self)
 {
+  guint64 step;
+
   g_return_val_if_fail (PT_IS_TRAINER (self), NO_CHECKPOINT);
 
-  /* Written by the thread only; read once it is parked or ended. */
-  return self->last_checkpoint;
+  g_mutex_lock (&self->mutex);
+  step = self->last_checkpoint;
+  g_mutex_unlock (&self->mutex);
+  return step;
 }
 
 const GError *

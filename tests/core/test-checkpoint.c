@@ -149,9 +149,14 @@ test_rotate (Fixture       *f,
   g_autofree char *warning = NULL;
   g_autoptr(GError) error = NULL;
 
+  g_autofree char *stale = g_build_filename (f->dir, "last.tmp-AB12CD", NULL);
+
+  /* A temp file left by a killed writer is cleaned up. */
+  g_assert_true (g_file_set_contents (stale, "half", -1, NULL));
   fill (f, 10);
   g_assert_true (pt_checkpoint_save_rotate (f->dir, &identity, f->blobs, 4, &error));
   g_assert_false (g_file_test (previous, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (stale, G_FILE_TEST_EXISTS));
   fill (f, 11);
   g_assert_true (pt_checkpoint_save_rotate (f->dir, &identity, f->blobs, 4, &error));
   fill (f, 12);
