@@ -90,6 +90,7 @@ moco_init (PtSslMethod *m,
   int feat;
 
   pt_ssl_net_init_encoder (&self->net, &m->config);
+  m->net = &self->net;
   feat = pt_cnn_get_out_dim (&self->net.cnn);
   pt_projector_init (&self->proj, self->net.params, "projector", feat, DIM);
   pt_rng_init (&rng, m->config.seed);

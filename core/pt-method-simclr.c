@@ -66,6 +66,7 @@ simclr_init (PtSslMethod *m,
   int feat;
 
   pt_ssl_net_init_encoder (&self->net, &m->config);
+  m->net = &self->net;
   feat = pt_cnn_get_out_dim (&self->net.cnn);
   pt_projector_init (&self->proj, self->net.params, "projector", feat, 128);
   pt_rng_init (&rng, m->config.seed);
@@ -217,7 +218,7 @@ const PtSslMethodClass pt_method_simclr_class = {
   .name = "simclr",
   .title = "SimCLR",
   .description = "Contrast two views of each image against the rest of the batch (NT-Xent)",
-  .recipe = "simclr-cifar",
+  .recipe = "simclr",
   .params = simclr_params,
   .instance_size = sizeof (PtSimclr),
   .init = simclr_init,

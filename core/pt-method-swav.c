@@ -92,6 +92,7 @@ swav_init (PtSslMethod *m,
 
   self->K = (int) m->p[P_PROTOTYPES];
   pt_ssl_net_init_encoder (&self->net, &m->config);
+  m->net = &self->net;
   feat = pt_cnn_get_out_dim (&self->net.cnn);
   pt_mlp_head_init (&self->proj, self->net.params, "projector", feat, feat, DIM, TRUE);
   pt_linear_init (&self->protos, self->net.params, "prototypes", DIM, self->K, FALSE);

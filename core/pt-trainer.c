@@ -736,6 +736,15 @@ handle_fault (PtTrainer          *self,
   g_ptr_array_add (self->next_events,
                    g_strdup_printf ("fault at step %" G_GUINT64_FORMAT ": rewound to step %"
                                     G_GUINT64_FORMAT, bad_step, self->step));
+  if (warning != NULL)
+    {
+      /* "last" was bad and "previous" was used: the user should know. */
+      g_autofree char *with_warning = g_strconcat (message, " ", warning, NULL);
+
+      g_ptr_array_add (self->next_events, g_strdup (warning));
+      g_free (message);
+      message = g_steal_pointer (&with_warning);
+    }
 
   if (self->stop_flag != NULL)
     {
