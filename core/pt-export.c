@@ -138,7 +138,7 @@ pt_cnn_encoder_from_method (PtMethod  *method,
 
 not_found:
   g_set_error (error, PT_EXPORT_ERROR, PT_EXPORT_ERROR_UNSUPPORTED,
-               _("The %s method’s encoder weights could not be identified for export."),
+               _("The %s method’s encoder is not a cnn whose weights Pretext can identify, so it cannot be exported yet."),
                pt_method_get_title (method));
   return NULL;
 }
