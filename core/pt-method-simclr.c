@@ -38,7 +38,7 @@ enum {
 
 static const PtSslParam simclr_params[] = {
   { "temperature", "NT-Xent temperature", 0.5, 0.01, 10.0, TRUE, FALSE },
-  { "optimizer", "0 SGD with momentum, 1 LARS", 0, 0, 1, FALSE, TRUE },
+  { "optimizer", "0 SGD with momentum, 1 LARS, 2 AdamW", 0, 0, 2, FALSE, TRUE },
   { "base_lr", "learning rate for a batch of 256 (scaled by B / 256)", 0.5, 0.0, 100.0, TRUE, FALSE },
   { "weight_decay", "weight decay (not on biases and batchnorm)", 1e-4, 0.0, 1.0, FALSE, FALSE },
   { "warmup_steps", "linear warmup steps", 10, 0, 1e9, FALSE, TRUE },

@@ -57,7 +57,7 @@ static const PtSslParam swav_params[] = {
   { "freeze_prototypes", "steps during which the prototypes are not updated", 100, 0, 1e9, FALSE, TRUE },
   { "queue_length", "global embeddings kept for Sinkhorn (0: no queue)", 0, 0, 1 << 20, FALSE, TRUE },
   { "queue_start_epoch", "epoch from which the queue is used", 1, 0, 1e6, FALSE, TRUE },
-  { "optimizer", "0 SGD with momentum, 1 LARS", 0, 0, 1, FALSE, TRUE },
+  { "optimizer", "0 SGD with momentum, 1 LARS, 2 AdamW", 0, 0, 2, FALSE, TRUE },
   { "base_lr", "learning rate for a batch of 256 (scaled by B / 256)", 0.3, 0.0, 100.0, TRUE, FALSE },
   { "weight_decay", "weight decay (not on biases and batchnorm)", 1e-6, 0.0, 1.0, FALSE, FALSE },
   { "warmup_steps", "linear warmup steps", 10, 0, 1e9, FALSE, TRUE },

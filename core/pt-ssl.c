@@ -216,10 +216,10 @@ pt_ssl_method_set_param (PtSslMethod *self,
 
   if (!check_param (self->klass, name, value, &i, error))
     return FALSE;
-  if (!self->klass->params[i].live && self->step > 0 && self->p[i] != value)
+  if (!self->klass->params[i].live && self->p[i] != value)
     {
       g_set_error (error, PT_SSL_ERROR, PT_SSL_ERROR_INVALID_PARAM,
-                   _("Parameter “%s” of method “%s” cannot change during a run"),
+                   _("Parameter “%s” of method “%s” is fixed when the method is created"),
                    name, self->klass->name);
       return FALSE;
     }

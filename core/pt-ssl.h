@@ -171,7 +171,8 @@ void         pt_ssl_methods_register  (void);
 /* Index of a parameter, or -1. */
 int          pt_ssl_method_find_param (const PtSslMethodClass *klass,
                                        const char             *name);
-/* Range-checked; live parameters may change between steps. */
+/* Range-checked; only live parameters may change (between steps): the
+ * others shape the model and are fixed at creation. */
 gboolean     pt_ssl_method_set_param  (PtSslMethod *self,
                                        const char  *name,
                                        double       value,

@@ -3,9 +3,9 @@
  * seed gives the same losses, and the visuals are well formed. */
 #include "pt-test-ssl.h"
 
-static const PtTestSslRun run = { "deepcluster", 32, 8, 200, 0, 0.03, { NULL } };
+static const PtTestSslRun run = { "deepcluster", 32, 8, 200, 0, 0.03, 0.0, { NULL } };
 
-static const PtTestSslRun small_run = { "deepcluster", 16, 8, 2, 0, 0.0, { "clusters", NULL }, { 4 } };
+static const PtTestSslRun small_run = { "deepcluster", 16, 8, 2, 0, 0.0, 0.0, { "clusters", NULL }, { 4 } };
 
 static void
 test_visuals (void)

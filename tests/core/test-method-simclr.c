@@ -3,7 +3,7 @@
  * seed gives the same losses, and the visuals are well formed. */
 #include "pt-test-ssl.h"
 
-static const PtTestSslRun run = { "simclr", 32, 8, 200, 0, 0.03, { NULL } };
+static const PtTestSslRun run = { "simclr", 32, 8, 200, 0, 0.03, 0.0, { NULL } };
 
 static void
 test_visuals (void)
