@@ -231,7 +231,9 @@ adapter_param_changed (PtMethod   *self,
   PtSslMethod *m = ((PtSslAdapter *) self)->ssl;
   int i = pt_ssl_method_find_param (m->klass, name);
 
-  /* pt_method_set_param validated it (range, live) */
+  /* pt_method_set_param validated it (range, live); parameters that shape
+   * the model (queue sizes, prototypes, views) were read at creation and a
+   * later change of them has no effect */
   if (i >= 0)
     m->p[i] = pt_method_get_param (self, name);
 }

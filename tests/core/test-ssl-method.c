@@ -34,7 +34,9 @@ random_batch (PtMethod *m,
 }
 
 static PtMethod *
-new_method (const char *name)
+new_method_with (const char *name,
+                 const char *extra_key,
+                 double      extra_value)
 {
   PtMethodConfig config = { 0 };
   g_autoptr(GKeyFile) kf = g_key_file_new ();
@@ -53,11 +55,81 @@ new_method (const char *name)
   g_key_file_set_double (kf, "method", "prototypes", 10);
   g_key_file_set_double (kf, "method", "clusters", 3);
   g_key_file_set_double (kf, "method", "freeze_prototypes", 1);
+  if (extra_key != NULL)
+    g_key_file_set_double (kf, "method", extra_key, extra_value);
   config.params = kf;
   m = pt_method_new (name, &config, &error);
   g_assert_no_error (error);
   g_assert_nonnull (m);
   return m;
+}
+
+static PtMethod *
+new_method (const char *name)
+{
+  return new_method_with (name, NULL, 0.0);
+}
+
+static double
+find_stat (const PtStepResult *result,
+           const char         *name)
+{
+  for (int i = 0; i < result->n_stats; i++)
+    if (strcmp (result->stats[i].name, name) == 0)
+      return result->stats[i].value;
+  g_error ("no stat %s", name);
+  return NAN;
+}
+
+/* MoCo's queue (32 keys) fills with B = 8 keys a step, 16 when symmetric. */
+static void
+test_moco_queue (void)
+{
+  for (int sym = 0; sym < 2; sym++)
+    {
+      g_autoptr(PtMethod) m = NULL;
+      double want[2][3] = { { 0.25, 0.5, 0.75 }, { 0.5, 1.0, 1.0 } };
+
+      pt_threads_set (1);
+      pt_ssl_methods_register ();
+      m = new_method_with ("moco", "symmetric", sym);
+      for (int s = 0; s < 3; s++)
+        {
+          g_autoptr(PtBatch) batch = random_batch (m, s);
+          PtStepResult result = { 0 };
+          GError *error = NULL;
+
+          g_assert_true (pt_method_step (m, batch, &result, &error));
+          g_assert_no_error (error);
+          g_assert_cmpfloat (find_stat (&result, "queue_fill"), ==, want[sym][s]);
+          g_assert_cmpfloat (result.loss, >, 0.0);
+        }
+    }
+}
+
+/* SwAV's queue (16 embeddings, from epoch 0) is used once it is full. */
+static void
+test_swav_queue (void)
+{
+  g_autoptr(PtMethod) m = NULL;
+  GError *error = NULL;
+
+  pt_threads_set (1);
+  pt_ssl_methods_register ();
+  m = new_method_with ("swav", "queue_length", 16);
+  g_assert_true (pt_method_set_param (m, "queue_start_epoch", 0, FALSE, &error));
+  g_assert_no_error (error);
+  for (int s = 0; s < 4; s++)
+    {
+      g_autoptr(PtBatch) batch = random_batch (m, s);
+      PtStepResult result = { 0 };
+
+      g_assert_true (pt_method_step (m, batch, &result, &error));
+      g_assert_no_error (error);
+      /* 8 embeddings a step: full after 2 steps */
+      g_assert_cmpfloat (find_stat (&result, "queue_used"), ==, s >= 2 ? 1.0 : 0.0);
+      g_assert_true (isfinite (result.loss));
+    }
 }
 
 static void
@@ -200,6 +272,8 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/core/ssl-method/registered", test_registered);
   g_test_add_func ("/core/ssl-method/errors", test_errors);
+  g_test_add_func ("/core/ssl-method/moco/queue", test_moco_queue);
+  g_test_add_func ("/core/ssl-method/swav/queue", test_swav_queue);
   for (guint i = 0; i < G_N_ELEMENTS (names); i++)
     {
       g_autofree char *path = g_strdup_printf ("/core/ssl-method/%s/step-and-state", names[i]);
