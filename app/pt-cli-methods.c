@@ -1,6 +1,7 @@
 /* pt-cli-methods.c: the methods pretext-cli can train, registered once. */
 #include "pt-cli.h"
-#include "pt-method.h"
+#include "pt-method-mae.h"
+#include "pt-ssl.h"
 
 void
 pt_cli_register_methods (void)
@@ -9,7 +10,8 @@ pt_cli_register_methods (void)
 
   if (g_once_init_enter (&done))
     {
-      /* The built-in methods register here as they land. */
+      pt_ssl_methods_register ();   /* simclr, moco, swav, deepcluster, rotnet */
+      pt_method_register (&pt_method_mae_class);
       g_once_init_leave (&done, 1);
     }
 }
