@@ -13,6 +13,16 @@
  * weights keep PyTorch's layout (conv {OC, C, K, K}, linear {OUT, IN}).
  * Rows-and-columns ops ({N, D}) treat any tensor as shape[0] rows of
  * numel / shape[0] columns unless said otherwise.
+ *
+ * Adding a family of ops (e.g. transformer ops): put kernels and wrappers in
+ * core/pt-ops-<family>.c with their declarations in core/pt-ops-<family>.h,
+ * follow the recipe in pt-autograd.h, and use core/pt-ops-private.h:
+ * pt_par() (parallel loop with a small-size cutoff), PT_HOT (AVX2 clone of
+ * a hot loop), pt_op_new_out(), pt_rows()/pt_cols(); large products go
+ * through pt_sgemm() (pt-parallel.h); temporary buffers come from
+ * pt_tape_alloc() (lives until reset) or pt_tape_get_scratch() (one call).
+ * Then add a gradient check to tests/core/test-ops.c (or a new test file)
+ * and a PyTorch case to tests/fixtures/make_fixtures.py.
  */
 #pragma once
 
@@ -35,7 +45,7 @@ void  pt_matmul_backward   (float *da, float *db, const float *dout,
                             const float *a, const float *b,
                             int M, int K, int N, gboolean trans_b);
 void  pt_relu_forward      (float *out, const float *inp, gsize n);
-/* out is the forward output (its sign gives the mask); may alias dinp's input? no. */
+/* out is the forward output: its sign gives the mask. */
 void  pt_relu_backward     (float *dinp, const float *dout, const float *out, gsize n);
 
 /* ---- kernels: pt-ops-conv.c (NHWC) ------------------------------------ */

@@ -22,7 +22,7 @@ typedef struct
 static PtPool pool;
 static GMutex call_lock;        /* one pt_parallel_for at a time */
 static GMutex blas_lock;
-static __thread gboolean in_worker;
+static __thread gboolean in_worker;   /* a pool thread, or a caller inside a call */
 
 static void
 run_part (PtParallelFunc fn,
@@ -98,6 +98,7 @@ pt_parallel_for (gsize           n,
     }
 
   g_mutex_lock (&call_lock);
+  in_worker = TRUE;   /* nested calls from fn run inline instead of deadlocking */
   g_mutex_lock (&pool.lock);
   while (pool.n_workers < n_parts - 1)
     {
@@ -126,6 +127,7 @@ pt_parallel_for (gsize           n,
   while (pool.pending > 0)
     g_cond_wait (&pool.done_cond, &pool.lock);
   g_mutex_unlock (&pool.lock);
+  in_worker = FALSE;
   g_mutex_unlock (&call_lock);
 }
 
