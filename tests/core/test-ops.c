@@ -260,6 +260,8 @@ test_grad_batchnorm (void)
   c.relu = TRUE;
   check_op ("batchnorm2d-relu-train", &c, 3, (int[]) { 4, 1, 1 },
             (int[][4]) { { 2, 3, 4, 5 }, { 5 }, { 5 } }, 1e-3, 3e-3, 2e-2);
+  check_op ("batchnorm1d-relu-train", &c, 3, (int[]) { 2, 1, 1 },
+            (int[][4]) { { 6, 7 }, { 7 }, { 7 } }, 1e-3, 3e-3, 2e-2);
   c.relu = FALSE;
   c.affine = FALSE;
   check_op ("batchnorm1d-train-no-affine", &c, 1, (int[]) { 2 }, (int[][4]) { { 7, 3 } },
