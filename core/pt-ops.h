@@ -95,6 +95,23 @@ void  pt_batchnorm_backward (float *dinp, float *dweight, float *dbias, const fl
                              const float *out, const float *inp, const float *mean,
                              const float *rstd, const float *weight,
                              int N, int C, gboolean training, gboolean relu, double *work);
+/* Fused batchnorm -> ReLU -> max-pool (K x K, stride, no padding) over NHWC
+ * inp[B,H,W,C]: out[B,OH,OW,C], argmax as in pt_maxpool2d_forward. Neither
+ * the normalized activations nor their gradient are stored: backward
+ * recomputes the ReLU mask of each window's winner from inp. Same numbers
+ * as the three ops in sequence. work: pt_batchnorm_work_doubles (C). */
+void  pt_batchnorm_relu_maxpool_forward (float *out, gint32 *argmax, float *mean, float *rstd,
+                                         const float *inp, const float *weight,
+                                         const float *bias, float *running_mean,
+                                         float *running_var, int B, int H, int W, int C,
+                                         int K, int stride, float eps, float momentum,
+                                         gboolean training, double *work);
+void  pt_batchnorm_relu_maxpool_backward (float *dinp, float *dweight, float *dbias,
+                                          const float *dout, const gint32 *argmax,
+                                          const float *inp, const float *mean,
+                                          const float *rstd, const float *weight,
+                                          const float *bias, int B, int H, int W, int C,
+                                          int K, int stride, gboolean training, double *work);
 /* out[N,D] = inp / max (||inp row||, eps) (PyTorch F.normalize); norms[N]. */
 void  pt_l2_normalize_forward  (float *out, float *norms, const float *inp,
                                 int N, int D, float eps);
@@ -162,6 +179,11 @@ PtTensor *pt_op_global_avgpool (PtTape *tape, PtTensor *x);
 PtTensor *pt_op_batchnorm      (PtTape *tape, PtTensor *x, PtTensor *weight, PtTensor *bias,
                                 float *running_mean, float *running_var,
                                 float momentum, float eps, gboolean relu);
+/* Batchnorm (as above) -> ReLU -> max-pool k x k / stride, fused; x {B,H,W,C}. */
+PtTensor *pt_op_batchnorm_relu_maxpool (PtTape *tape, PtTensor *x, PtTensor *weight,
+                                        PtTensor *bias, float *running_mean,
+                                        float *running_var, float momentum, float eps,
+                                        int k, int stride);
 PtTensor *pt_op_l2_normalize   (PtTape *tape, PtTensor *x);
 /* Cosine similarities of the rows of a[N,D] and b[M,D]: {N,M}. */
 PtTensor *pt_op_cosine_similarity (PtTape *tape, PtTensor *a, PtTensor *b);
