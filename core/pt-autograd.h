@@ -90,7 +90,7 @@ guint       pt_tape_get_n_nodes       (PtTape      *tape);
  * gradients yourself (pt_params_zero_grad) before the step. Gradients of
  * intermediate op outputs are recycled as soon as their producer has run
  * (their grad becomes NULL); leaves (parameters, inputs) and the loss keep
- * theirs. */
+ * theirs. Call it once per recording (then pt_tape_reset). */
 void        pt_tape_backward          (PtTape      *tape,
                                        PtTensor    *loss);
 
