@@ -487,6 +487,31 @@ pt_view_grid_set_rows (PtViewGrid          *self,
   gtk_widget_queue_resize (GTK_WIDGET (self));
 }
 
+void
+pt_view_grid_set_similarities (PtViewGrid   *self,
+                               guint         n,
+                               const double *similarities)
+{
+  g_return_if_fail (PT_IS_VIEW_GRID (self));
+
+  for (guint r = 0; r < self->rows->len; r++)
+    {
+      double s = similarities != NULL && r < n ? similarities[r] : NAN;
+
+      g_array_index (self->rows, RowCopy, r).similarity = s;
+      self->view_rows[r].similarity = s;
+    }
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+double
+pt_view_grid_get_similarity (PtViewGrid *self,
+                             guint       row)
+{
+  g_return_val_if_fail (PT_IS_VIEW_GRID (self), NAN);
+  return row < self->rows->len ? g_array_index (self->rows, RowCopy, row).similarity : NAN;
+}
+
 guint
 pt_view_grid_get_n_rows (PtViewGrid *self)
 {

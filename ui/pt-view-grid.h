@@ -57,6 +57,13 @@ void       pt_view_grid_set_rows  (PtViewGrid          *self,
                                    guint                n_rows,
                                    const PtViewGridRow *rows);
 guint      pt_view_grid_get_n_rows (PtViewGrid         *self);
+/* Sets the cosine similarity shown after each row (NAN hides it); rows
+ * beyond n, or all when similarities is NULL, are hidden. */
+void       pt_view_grid_set_similarities (PtViewGrid   *self,
+                                          guint         n,
+                                          const double *similarities);
+double     pt_view_grid_get_similarity (PtViewGrid     *self,
+                                        guint           row);
 void       pt_view_grid_set_cell  (PtViewGrid          *self,
                                    int                  cell);
 
