@@ -15,6 +15,7 @@
 #include "pt-heatmap.h"
 #include "pt-image-grid.h"
 #include "pt-line-plot.h"
+#include "pt-plot-export.h"
 #include "pt-pretrain-page.h"
 #include "pt-run.h"
 #include "pt-scatter-map.h"
@@ -310,6 +311,7 @@ pt_pretrain_page_build_plots (PtPretrainPage *self)
       GtkWidget *plot = GTK_WIDGET (plots[i]);
       gtk_widget_set_size_request (plot, -1, 200);
       gtk_widget_add_css_class (plot, "pt-card");
+      pt_plot_export_attach (plot);
       gtk_grid_attach (self->plots_grid, plot, i % 2, i / 2, 1, 1);
     }
 }
@@ -485,6 +487,7 @@ visual_card (PtPretrainPage *self,
   gtk_box_append (GTK_BOX (box), label);
   gtk_box_append (GTK_BOX (box), child);
   gtk_box_append (self->visuals_box, box);
+  pt_plot_export_attach (child);
   g_hash_table_insert (self->visual_widgets, g_strdup (name), child);
   return child;
 }
