@@ -443,19 +443,24 @@ typedef struct
 /* Work floats per (image, head) pair: a transposed K or V of the head. */
 #define ATT_STACK_FLOATS 8192
 
-/* dst[d*T + t] = src[t*ld + d]: one head's keys or values, transposed so the
- * score loops run over t in unit stride (they vectorize without
- * reassociating sums). */
+/* dst[d*Tp + t] = src[t*ld + d] for t < T, 0 up to Tp (T rounded up to 8):
+ * one head's keys or values, transposed and padded so the score loops run
+ * over t in whole vectors (and vectorize without reassociating sums). */
 static inline void
 transpose_head (float       *restrict dst,
                 const float *restrict src,
                 int          T,
+                int          Tp,
                 int          dh,
                 int          ld)
 {
-  for (int t = 0; t < T; t++)
-    for (int d = 0; d < dh; d++)
-      dst[(gsize) d * T + t] = src[(gsize) t * ld + d];
+  for (int d = 0; d < dh; d++)
+    {
+      for (int t = 0; t < T; t++)
+        dst[(gsize) d * Tp + t] = src[(gsize) t * ld + d];
+      for (int t = T; t < Tp; t++)
+        dst[(gsize) d * Tp + t] = 0.0f;
+    }
 }
 
 PT_HOT static void
@@ -466,8 +471,9 @@ attention_forward_run (gsize    begin,
   AttJob *j = data;
   int T = j->T, D = j->D, NH = j->NH, dh = D / NH, D3 = 3 * D;
   float scale = 1.0f / sqrtf ((float) dh);
-  float stack[ATT_STACK_FLOATS];
-  float *kt = (gsize) dh * T <= ATT_STACK_FLOATS ? stack : g_new (float, (gsize) dh * T);
+  int Tp = (T + 7) / 8 * 8;
+  float stack[ATT_STACK_FLOATS], srow[PT_ATTENTION_MAX_T + 8];
+  float *kt = (gsize) dh * Tp <= ATT_STACK_FLOATS ? stack : g_new (float, (gsize) dh * Tp);
 
   for (gsize bh = begin; bh < end; bh++)
     {
@@ -475,7 +481,7 @@ attention_forward_run (gsize    begin,
       int h = (int) (bh % NH);
       const float *base = j->qkv + b * T * D3 + h * dh;
 
-      transpose_head (kt, base + D, T, dh, D3);
+      transpose_head (kt, base + D, T, Tp, dh, D3);
       for (int i = 0; i < T; i++)
         {
           const float *restrict q = base + (gsize) i * D3;
@@ -483,16 +489,17 @@ attention_forward_run (gsize    begin,
           float *restrict o = j->out + (b * T + i) * D + h * dh;
           float mx = -INFINITY, sum = 0.0f, inv;
 
-          for (int t = 0; t < T; t++)
-            row[t] = 0.0f;
+          for (int t = 0; t < Tp; t++)
+            srow[t] = 0.0f;
           for (int d = 0; d < dh; d++)
             {
-              const float *restrict k = kt + (gsize) d * T;
+              const float *restrict k = kt + (gsize) d * Tp;
               float qd = q[d] * scale;
 
-              for (int t = 0; t < T; t++)
-                row[t] += qd * k[t];
+              for (int t = 0; t < Tp; t++)
+                srow[t] += qd * k[t];
             }
+          memcpy (row, srow, T * sizeof (float));
           for (int t = 0; t < T; t++)
             mx = MAX (mx, row[t]);
           for (int t = 0; t < T; t++)
@@ -543,8 +550,9 @@ attention_backward_run (gsize    begin,
   AttJob *j = data;
   int T = j->T, D = j->D, NH = j->NH, dh = D / NH, D3 = 3 * D;
   float scale = 1.0f / sqrtf ((float) dh);
-  float dp[PT_ATTENTION_MAX_T], stack[ATT_STACK_FLOATS];
-  float *vt = (gsize) dh * T <= ATT_STACK_FLOATS ? stack : g_new (float, (gsize) dh * T);
+  int Tp = (T + 7) / 8 * 8;
+  float dp[PT_ATTENTION_MAX_T + 8], stack[ATT_STACK_FLOATS];
+  float *vt = (gsize) dh * Tp <= ATT_STACK_FLOATS ? stack : g_new (float, (gsize) dh * Tp);
 
   for (gsize bh = begin; bh < end; bh++)
     {
@@ -553,7 +561,7 @@ attention_backward_run (gsize    begin,
       const float *base = j->qkv + b * T * D3 + h * dh;
       float *dbase = j->out + b * T * D3 + h * dh;
 
-      transpose_head (vt, base + 2 * D, T, dh, D3);
+      transpose_head (vt, base + 2 * D, T, Tp, dh, D3);
       for (int i = 0; i < T; i++)
         {
           const float *restrict q = base + (gsize) i * D3;
@@ -563,14 +571,14 @@ attention_backward_run (gsize    begin,
           float s = 0.0f;
 
           /* o_i = sum_t p_t v_t: dp_t = g . v_t, dv_t += p_t g */
-          for (int t = 0; t < T; t++)
+          for (int t = 0; t < Tp; t++)
             dp[t] = 0.0f;
           for (int d = 0; d < dh; d++)
             {
-              const float *restrict v = vt + (gsize) d * T;
+              const float *restrict v = vt + (gsize) d * Tp;
               float gd = g[d];
 
-              for (int t = 0; t < T; t++)
+              for (int t = 0; t < Tp; t++)
                 dp[t] += gd * v[t];
             }
           for (int t = 0; t < T; t++)
