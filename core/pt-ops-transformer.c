@@ -463,6 +463,65 @@ transpose_head (float       *restrict dst,
     }
 }
 
+/* dst[0, dh) += sum_k coef[k * cs] * rows[k * rs + (0, dh)], k < n, in
+ * order. With nv = dh / 8 a constant 1..4 (inlined per case) the sums stay
+ * in registers instead of a load and store per term. */
+static inline __attribute__ ((always_inline)) void
+accumulate_rows_v (float       *dst,
+                   const float *coef,
+                   gsize        cs,
+                   const float *rows,
+                   gsize        rs,
+                   int          n,
+                   int          nv)
+{
+  PtV8f acc[4] = { { 0 } };
+
+  for (int k = 0; k < n; k++)
+    {
+      float c = coef[k * cs];
+
+      for (int v = 0; v < nv; v++)
+        acc[v] += c * v8_load (rows + k * rs + 8 * v);
+    }
+  for (int v = 0; v < nv; v++)
+    v8_store (dst + 8 * v, v8_load (dst + 8 * v) + acc[v]);
+}
+
+static inline void
+accumulate_rows (float       *dst,
+                 const float *coef,
+                 gsize        cs,
+                 const float *rows,
+                 gsize        rs,
+                 int          n,
+                 int          dh)
+{
+  switch (dh)
+    {
+    case 8:
+      accumulate_rows_v (dst, coef, cs, rows, rs, n, 1);
+      break;
+    case 16:
+      accumulate_rows_v (dst, coef, cs, rows, rs, n, 2);
+      break;
+    case 24:
+      accumulate_rows_v (dst, coef, cs, rows, rs, n, 3);
+      break;
+    case 32:
+      accumulate_rows_v (dst, coef, cs, rows, rs, n, 4);
+      break;
+    default:
+      for (int k = 0; k < n; k++)
+        {
+          float c = coef[k * cs];
+
+          for (int e = 0; e < dh; e++)
+            dst[e] += c * rows[k * rs + e];
+        }
+    }
+}
+
 PT_HOT static void
 attention_forward_run (gsize    begin,
                        gsize    end,
@@ -499,27 +558,20 @@ attention_forward_run (gsize    begin,
               for (int t = 0; t < Tp; t++)
                 srow[t] += qd * k[t];
             }
-          memcpy (row, srow, T * sizeof (float));
           for (int t = 0; t < T; t++)
-            mx = MAX (mx, row[t]);
+            mx = MAX (mx, srow[t]);
           for (int t = 0; t < T; t++)
-            row[t] -= mx;
-          exp_neg_inplace (row, T);
+            srow[t] -= mx;
+          exp_neg_inplace (srow, T);
           for (int t = 0; t < T; t++)
-            sum += row[t];
+            sum += srow[t];
           inv = 1.0f / sum;
           for (int t = 0; t < T; t++)
-            row[t] *= inv;
+            row[t] = srow[t] * inv;
+          /* o_i = sum_t p_t v_t */
           for (int d = 0; d < dh; d++)
             o[d] = 0.0f;
-          for (int t = 0; t < T; t++)
-            {
-              const float *restrict v = base + (gsize) t * D3 + 2 * D;
-              float p = row[t];
-
-              for (int d = 0; d < dh; d++)
-                o[d] += p * v[d];
-            }
+          accumulate_rows (o, row, 1, base + 2 * D, D3, T, dh);
         }
     }
   if (kt != stack)
@@ -551,26 +603,29 @@ attention_backward_run (gsize    begin,
   int T = j->T, D = j->D, NH = j->NH, dh = D / NH, D3 = 3 * D;
   float scale = 1.0f / sqrtf ((float) dh);
   int Tp = (T + 7) / 8 * 8;
-  float dp[PT_ATTENTION_MAX_T + 8], stack[ATT_STACK_FLOATS];
-  float *vt = (gsize) dh * Tp <= ATT_STACK_FLOATS ? stack : g_new (float, (gsize) dh * Tp);
+  float stack[ATT_STACK_FLOATS];
+  gsize need = (gsize) dh * Tp + (gsize) T * Tp;
+  float *vt = need <= ATT_STACK_FLOATS ? stack : g_new (float, need);
+  float *ds = vt + (gsize) dh * Tp;     /* [T, Tp]: d(scores) of one head */
 
   for (gsize bh = begin; bh < end; bh++)
     {
       gsize b = bh / NH;
       int h = (int) (bh % NH);
       const float *base = j->qkv + b * T * D3 + h * dh;
+      const float *att = j->catt + bh * T * T;
+      const float *gbase = j->dout + b * T * D + h * dh;
       float *dbase = j->out + b * T * D3 + h * dh;
 
       transpose_head (vt, base + 2 * D, T, Tp, dh, D3);
       for (int i = 0; i < T; i++)
         {
-          const float *restrict q = base + (gsize) i * D3;
-          const float *restrict row = j->catt + (bh * T + i) * T;
-          const float *restrict g = j->dout + (b * T + i) * D + h * dh;
-          float *restrict dq = dbase + (gsize) i * D3;
+          const float *restrict row = att + (gsize) i * T;
+          const float *restrict g = gbase + (gsize) i * D;
+          float *restrict dp = ds + (gsize) i * Tp;
           float s = 0.0f;
 
-          /* o_i = sum_t p_t v_t: dp_t = g . v_t, dv_t += p_t g */
+          /* o_i = sum_t p_t v_t: dp_t = g . v_t */
           for (int t = 0; t < Tp; t++)
             dp[t] = 0.0f;
           for (int d = 0; d < dh; d++)
@@ -582,30 +637,18 @@ attention_backward_run (gsize    begin,
                 dp[t] += gd * v[t];
             }
           for (int t = 0; t < T; t++)
-            {
-              float *restrict dv = dbase + (gsize) t * D3 + 2 * D;
-              float p = row[t];
-
-              for (int d = 0; d < dh; d++)
-                dv[d] += p * g[d];
-            }
-          for (int t = 0; t < T; t++)
             s += dp[t] * row[t];
-          /* softmax backward, then s_t = scale q . k_t */
+          /* softmax backward, times the 1/sqrt (dh) of the scores */
           for (int t = 0; t < T; t++)
             dp[t] = row[t] * (dp[t] - s) * scale;
-          for (int t = 0; t < T; t++)
-            {
-              const float *restrict k = base + (gsize) t * D3 + D;
-              float *restrict dk = dbase + (gsize) t * D3 + D;
-              float ds = dp[t];
-
-              for (int d = 0; d < dh; d++)
-                {
-                  dq[d] += ds * k[d];
-                  dk[d] += ds * q[d];
-                }
-            }
+        }
+      /* dq_i = sum_t ds_it k_t, dk_t = sum_i ds_it q_i, dv_t = sum_i p_it g_i */
+      for (int i = 0; i < T; i++)
+        accumulate_rows (dbase + (gsize) i * D3, ds + (gsize) i * Tp, 1, base + D, D3, T, dh);
+      for (int t = 0; t < T; t++)
+        {
+          accumulate_rows (dbase + (gsize) t * D3 + D, ds + t, Tp, base, D3, T, dh);
+          accumulate_rows (dbase + (gsize) t * D3 + 2 * D, att + t, T, gbase, D, T, dh);
         }
     }
   if (vt != stack)
