@@ -4,6 +4,7 @@
  * registration (same name, title, description and parameter table), whose
  * instance holds the PtSslMethod and forwards every call to it.
  */
+#include <math.h>
 #include "pt-build-config.h"
 
 #include <string.h>
@@ -143,6 +144,14 @@ adapter_step (PtMethod      *self,
     {
       result->grad_finite = sr.grad_finite;
       result->loss = sr.loss;
+      /* A non-finite loss or gradient is a result for the trainer's guard
+       * (rewind to the last checkpoint, pause, hint), not a failure. */
+      if (g_error_matches (local_error, PT_SSL_ERROR, PT_SSL_ERROR_FAILED))
+        {
+          if (isfinite (result->loss) && result->grad_finite)
+            result->grad_finite = FALSE;
+          return TRUE;
+        }
       g_set_error_literal (error, PT_METHOD_ERROR, PT_METHOD_ERROR_FAILED, local_error->message);
       return FALSE;
     }

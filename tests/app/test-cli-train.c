@@ -205,6 +205,66 @@ test_kill_resume (void)
 }
 
 static void
+test_sigterm (void)
+{
+  g_autofree char *dir = g_build_filename (tmp, "terminated", NULL);
+  const char *cli = g_getenv ("PRETEXT_CLI");
+  const char *argv[] = { cli, TRAIN_ARGS, "--out", dir, "--json", NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) losses = NULL;
+  g_autofree char *out = NULL;
+  GPid pid;
+  int out_fd = -1, status = 0;
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  g_autoptr(GIOChannel) channel = NULL;
+  gsize len = 0;
+
+  g_assert_true (g_spawn_async_with_pipes (NULL, (char **) argv, NULL,
+                                           G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDERR_TO_DEV_NULL,
+                                           NULL, NULL, &pid, NULL, &out_fd, NULL, &error));
+  g_assert_no_error (error);
+  while (count_metrics (dir) < 3 && g_get_monotonic_time () < deadline)
+    g_usleep (2000);
+  g_assert_cmpint (kill (pid, SIGTERM), ==, 0);
+  channel = g_io_channel_unix_new (out_fd);
+  g_io_channel_set_close_on_unref (channel, TRUE);
+  g_assert_cmpint (g_io_channel_read_to_end (channel, &out, &len, &error), ==, G_IO_STATUS_NORMAL);
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  g_spawn_close_pid (pid);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+  g_assert_nonnull (strstr (out, "\"result\":\"stopped\""));
+
+  /* Stopped with a checkpoint at the last step logged. */
+  losses = read_losses (dir);
+  g_assert_cmpuint (losses->len, <, 20);
+  {
+    g_autofree char *needle = g_strdup_printf ("\"checkpoint_step\":%u", losses->len);
+
+    g_assert_nonnull (strstr (out, needle));
+  }
+}
+
+static void
+test_non_finite (void)
+{
+  g_autofree char *dir = g_build_filename (tmp, "poisoned", NULL);
+  PtCliResult r;
+
+  g_setenv ("PRETEXT_POISON_STEP", "4", TRUE);
+  r = pt_test_run_cli (TRAIN_ARGS, "--out", dir, "--checkpoint-every", "2", NULL);
+  g_unsetenv ("PRETEXT_POISON_STEP");
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "--resume"));
+  pt_cli_result_clear (&r);
+
+  /* The run continues from its last good checkpoint. */
+  r = pt_test_run_cli ("train", "--resume", dir, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  pt_cli_result_clear (&r);
+}
+
+static void
 test_usage (void)
 {
   const char *cases[][10] = {
@@ -275,6 +335,8 @@ main (int   argc,
   g_test_add_func ("/app/cli-train/train", test_train);
   g_test_add_func ("/app/cli-train/resume-equal", test_resume_equal);
   g_test_add_func ("/app/cli-train/kill-resume", test_kill_resume);
+  g_test_add_func ("/app/cli-train/sigterm", test_sigterm);
+  g_test_add_func ("/app/cli-train/non-finite", test_non_finite);
   g_test_add_func ("/app/cli-train/usage", test_usage);
   g_test_add_func ("/app/cli-train/bad-input", test_bad_input);
   status = g_test_run ();
