@@ -60,5 +60,16 @@ int       pt_cli_info_main        (int             argc,
                                    char          **argv);
 int       pt_cli_runs_main        (int             argc,
                                    char          **argv);
+int       pt_cli_train_main       (int             argc,
+                                   char          **argv);
+int       pt_cli_probe_main       (int             argc,
+                                   char          **argv);
+int       pt_cli_embed_main       (int             argc,
+                                   char          **argv);
+int       pt_cli_export_main      (int             argc,
+                                   char          **argv);
+
+/* Registers the built-in methods (once; pt-cli-methods.c). */
+void      pt_cli_register_methods (void);
 
 G_END_DECLS
