@@ -121,6 +121,8 @@ pt_cli_bench_main (int    argc,
     return pt_cli_usage_error ("bench", _("unexpected argument “%s”"), argv[1]);
   if (method == NULL)
     return pt_cli_usage_error ("bench", _("--method is required"));
+  if (strcmp (method, "mae") == 0)
+    return pt_cli_bench_mae (encoder, batch, steps, warmup, threads, size, channels, json);
   if (strcmp (method, "simclr") != 0)
     return pt_cli_usage_error ("bench", _("method “%s” cannot be benchmarked yet (available: simclr)"),
                                method);

@@ -71,5 +71,14 @@ int       pt_cli_export_main      (int             argc,
 
 /* Registers the built-in methods (once; pt-cli-methods.c). */
 void      pt_cli_register_methods (void);
+/* The MAE half of bench (pt-cli-bench-mae.c), after option parsing. */
+int       pt_cli_bench_mae        (const char     *encoder,
+                                   int             batch,
+                                   int             steps,
+                                   int             warmup,
+                                   int             threads,
+                                   int             size,
+                                   int             channels,
+                                   gboolean        json);
 
 G_END_DECLS

@@ -241,6 +241,20 @@ pt_checkpoint_save_rotate (const char                 *dir,
       return FALSE;
     }
 
+  /* Temp files of a writer that was killed are garbage. */
+  {
+    g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+    const char *name;
+
+    while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+      if (g_str_has_prefix (name, "last.tmp-"))
+        {
+          g_autofree char *stale = g_build_filename (dir, name, NULL);
+
+          g_unlink (stale);
+        }
+  }
+
   bytes = encode (identity, blobs, n_blobs);
   /* The new generation is complete on disk before the old one moves; a crash
    * between the renames leaves "previous" (and the temp file) loadable. */
@@ -490,6 +504,7 @@ reader_match (Reader                     *r,
               const PtCheckpointIdentity *identity,
               const PtBlob               *blobs,
               guint                       n_blobs,
+              gboolean                    allow_extra,
               int                        *map,
               GError                    **error)
 {
@@ -514,7 +529,7 @@ reader_match (Reader                     *r,
                      "(config.ini changed since it was written)."), r->path);
       return FALSE;
     }
-  if (r->n_entries != n_blobs)
+  if (allow_extra ? r->n_entries < n_blobs : r->n_entries != n_blobs)
     {
       g_set_error (error, PT_CHECKPOINT_ERROR, PT_CHECKPOINT_ERROR_MISMATCH,
                    _("The checkpoint %s holds %u arrays where %u are expected."),
@@ -552,12 +567,13 @@ reader_match (Reader                     *r,
   return TRUE;
 }
 
-gboolean
-pt_checkpoint_load (const char                 *path,
-                    const PtCheckpointIdentity *identity,
-                    const PtBlob               *blobs,
-                    guint                       n_blobs,
-                    GError                    **error)
+static gboolean
+load_file (const char                 *path,
+           const PtCheckpointIdentity *identity,
+           const PtBlob               *blobs,
+           guint                       n_blobs,
+           gboolean                    allow_extra,
+           GError                    **error)
 {
   g_autofree int *map = g_new0 (int, MAX (n_blobs, 1));
   Reader r;
@@ -566,7 +582,7 @@ pt_checkpoint_load (const char                 *path,
   g_return_val_if_fail (path != NULL && identity != NULL, FALSE);
 
   ok = reader_open (&r, path, error) &&
-       reader_match (&r, identity, blobs, n_blobs, map, error);
+       reader_match (&r, identity, blobs, n_blobs, allow_extra, map, error);
   if (ok)
     for (guint i = 0; i < n_blobs; i++)
       {
@@ -581,13 +597,34 @@ pt_checkpoint_load (const char                 *path,
 }
 
 gboolean
-pt_checkpoint_load_latest (const char                 *dir,
+pt_checkpoint_load (const char                 *path,
+                    const PtCheckpointIdentity *identity,
+                    const PtBlob               *blobs,
+                    guint                       n_blobs,
+                    GError                    **error)
+{
+  return load_file (path, identity, blobs, n_blobs, FALSE, error);
+}
+
+gboolean
+pt_checkpoint_load_subset (const char                 *path,
                            const PtCheckpointIdentity *identity,
                            const PtBlob               *blobs,
                            guint                       n_blobs,
-                           char                      **used_path,
-                           char                      **warning,
                            GError                    **error)
+{
+  return load_file (path, identity, blobs, n_blobs, TRUE, error);
+}
+
+static gboolean
+load_latest (const char                 *dir,
+             const PtCheckpointIdentity *identity,
+             const PtBlob               *blobs,
+             guint                       n_blobs,
+             gboolean                    allow_extra,
+             char                      **used_path,
+             char                      **warning,
+             GError                    **error)
 {
   g_autofree char *last = g_build_filename (dir, "last", NULL);
   g_autofree char *previous = g_build_filename (dir, "previous", NULL);
@@ -599,13 +636,13 @@ pt_checkpoint_load_latest (const char                 *dir,
   if (warning != NULL)
     *warning = NULL;
 
-  if (pt_checkpoint_load (last, identity, blobs, n_blobs, &last_error))
+  if (load_file (last, identity, blobs, n_blobs, allow_extra, &last_error))
     {
       if (used_path != NULL)
         *used_path = g_steal_pointer (&last);
       return TRUE;
     }
-  if (pt_checkpoint_load (previous, identity, blobs, n_blobs, &previous_error))
+  if (load_file (previous, identity, blobs, n_blobs, allow_extra, &previous_error))
     {
       if (used_path != NULL)
         *used_path = g_steal_pointer (&previous);
@@ -629,4 +666,28 @@ pt_checkpoint_load_latest (const char                 *dir,
   g_set_error (error, PT_CHECKPOINT_ERROR, last_error->code,
                "%s %s", last_error->message, previous_error->message);
   return FALSE;
+}
+
+gboolean
+pt_checkpoint_load_latest (const char                 *dir,
+                           const PtCheckpointIdentity *identity,
+                           const PtBlob               *blobs,
+                           guint                       n_blobs,
+                           char                      **used_path,
+                           char                      **warning,
+                           GError                    **error)
+{
+  return load_latest (dir, identity, blobs, n_blobs, FALSE, used_path, warning, error);
+}
+
+gboolean
+pt_checkpoint_load_latest_subset (const char                 *dir,
+                                  const PtCheckpointIdentity *identity,
+                                  const PtBlob               *blobs,
+                                  guint                       n_blobs,
+                                  char                      **used_path,
+                                  char                      **warning,
+                                  GError                    **error)
+{
+  return load_latest (dir, identity, blobs, n_blobs, TRUE, used_path, warning, error);
 }

@@ -87,6 +87,7 @@ deepcluster_init (PtSslMethod *m,
 
   self->K = (int) m->p[P_CLUSTERS];
   pt_ssl_net_init_encoder (&self->net, &m->config);
+  m->net = &self->net;
   self->D = pt_cnn_get_out_dim (&self->net.cnn);
   pt_linear_init (&self->head, self->net.params, "head", self->D, self->K, TRUE);
   pt_rng_init (&rng, m->config.seed);

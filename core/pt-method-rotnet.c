@@ -65,6 +65,7 @@ rotnet_init (PtSslMethod *m,
       return FALSE;
     }
   pt_ssl_net_init_encoder (&self->net, &m->config);
+  m->net = &self->net;
   pt_linear_init (&self->head, self->net.params, "head", pt_cnn_get_out_dim (&self->net.cnn),
                   4, TRUE);
   pt_rng_init (&rng, m->config.seed);

@@ -38,7 +38,7 @@ enum {
 
 static const PtSslParam simclr_params[] = {
   { "temperature", "NT-Xent temperature", 0.5, 0.01, 10.0, TRUE, FALSE },
-  { "optimizer", "0 SGD with momentum, 1 LARS", 0, 0, 1, FALSE, TRUE },
+  { "optimizer", "0 SGD with momentum, 1 LARS, 2 AdamW", 0, 0, 2, FALSE, TRUE },
   { "base_lr", "learning rate for a batch of 256 (scaled by B / 256)", 0.5, 0.0, 100.0, TRUE, FALSE },
   { "weight_decay", "weight decay (not on biases and batchnorm)", 1e-4, 0.0, 1.0, FALSE, FALSE },
   { "warmup_steps", "linear warmup steps", 10, 0, 1e9, FALSE, TRUE },
@@ -66,6 +66,7 @@ simclr_init (PtSslMethod *m,
   int feat;
 
   pt_ssl_net_init_encoder (&self->net, &m->config);
+  m->net = &self->net;
   feat = pt_cnn_get_out_dim (&self->net.cnn);
   pt_projector_init (&self->proj, self->net.params, "projector", feat, 128);
   pt_rng_init (&rng, m->config.seed);
@@ -217,7 +218,7 @@ const PtSslMethodClass pt_method_simclr_class = {
   .name = "simclr",
   .title = "SimCLR",
   .description = "Contrast two views of each image against the rest of the batch (NT-Xent)",
-  .recipe = "simclr-cifar",
+  .recipe = "simclr",
   .params = simclr_params,
   .instance_size = sizeof (PtSimclr),
   .init = simclr_init,

@@ -314,7 +314,6 @@ struct _PtTrainer
   gpointer           step_data;
   volatile sig_atomic_t *stop_flag;   /* blocking runs */
   GPtrArray         *next_events;     /* strings for the next metrics line */
-  guint64            last_checkpoint;
   gint64             last_step_us;
   double             images_per_s;
 
@@ -339,6 +338,7 @@ struct _PtTrainer
   guint64            step;
   guint64            epoch;
   guint64            poison_step;
+  guint64            last_checkpoint; /* written by the training thread */
   GArray            *param_changes;   /* ParamChange */
   GError            *error;
 };
@@ -577,7 +577,9 @@ save_checkpoint (PtTrainer  *self,
   if (!pt_checkpoint_save_rotate (pt_run_get_checkpoint_dir (self->run), &identity,
                                   (const PtBlob *) blobs->data, blobs->len, error))
     return FALSE;
+  g_mutex_lock (&self->mutex);
   self->last_checkpoint = self->step;
+  g_mutex_unlock (&self->mutex);
   return TRUE;
 }
 
@@ -610,8 +612,8 @@ restore_checkpoint (PtTrainer  *self,
   g_mutex_lock (&self->mutex);
   self->step = self->counters[0];
   self->epoch = self->counters[1];
-  g_mutex_unlock (&self->mutex);
   self->last_checkpoint = self->counters[0];
+  g_mutex_unlock (&self->mutex);
   return pt_run_truncate_metrics (self->run, self->counters[0], error);
 }
 
@@ -636,6 +638,51 @@ pt_trainer_load_checkpoint (PtTrainer  *self,
   else
     g_ptr_array_add (self->next_events, g_strdup_printf ("resumed at step %" G_GUINT64_FORMAT,
                                                          self->step));
+  return TRUE;
+}
+
+gboolean
+pt_trainer_load_method_state (PtMethod  *method,
+                              PtRun     *run,
+                              guint64   *step,
+                              char     **warning,
+                              GError   **error)
+{
+  g_autoptr(GArray) blobs = NULL;
+  g_autofree char *architecture = NULL;
+  g_autofree double *values = NULL;
+  const PtMethodParam *params;
+  guint64 counters[2] = { 0, 0 };
+  guint n_params = 0;
+  PtCheckpointIdentity identity;
+  PtBlob blob;
+
+  g_return_val_if_fail (method != NULL && run != NULL, FALSE);
+
+  /* The trainer's list minus the source position, whose size belongs to
+   * whatever source the run used. */
+  blobs = pt_method_list_state (method);
+  blob = (PtBlob) { "trainer/counters", PT_BLOB_U64, 2, counters };
+  g_array_append_val (blobs, blob);
+  params = pt_method_get_params (method, &n_params);
+  values = g_new0 (double, MAX (n_params, 1));
+  blob = (PtBlob) { "trainer/params", PT_BLOB_F64, n_params, values };
+  g_array_append_val (blobs, blob);
+
+  architecture = pt_method_dup_architecture (method);
+  identity.method = pt_method_get_name (method);
+  identity.architecture = architecture;
+  identity.config_hash = pt_run_get_config_hash (run);
+  if (!pt_checkpoint_load_latest_subset (pt_run_get_checkpoint_dir (run), &identity,
+                                         (const PtBlob *) blobs->data, blobs->len,
+                                         NULL, warning, error))
+    return FALSE;
+  for (guint i = 0; i < n_params; i++)
+    if (!pt_method_set_param (method, params[i].name, values[i], FALSE, error))
+      return FALSE;
+  pt_method_state_loaded (method);
+  if (step != NULL)
+    *step = counters[0];
   return TRUE;
 }
 
@@ -735,6 +782,15 @@ handle_fault (PtTrainer          *self,
   g_ptr_array_add (self->next_events,
                    g_strdup_printf ("fault at step %" G_GUINT64_FORMAT ": rewound to step %"
                                     G_GUINT64_FORMAT, bad_step, self->step));
+  if (warning != NULL)
+    {
+      /* "last" was bad and "previous" was used: the user should know. */
+      g_autofree char *with_warning = g_strconcat (message, " ", warning, NULL);
+
+      g_ptr_array_add (self->next_events, g_strdup (warning));
+      g_free (message);
+      message = g_steal_pointer (&with_warning);
+    }
 
   if (self->stop_flag != NULL)
     {
@@ -917,6 +973,7 @@ run_loop (PtTrainer *self)
               g_cond_broadcast (&self->cond);
               g_cond_wait (&self->cond, &self->mutex);
               self->parked = FALSE;
+              self->last_step_us = 0;   /* a pause is not a slow step */
               continue;
             }
           break;
@@ -1225,10 +1282,14 @@ pt_trainer_get_step (PtTrainer *self)
 guint64
 pt_trainer_get_checkpoint_step (PtTrainer *self)
 {
+  guint64 step;
+
   g_return_val_if_fail (PT_IS_TRAINER (self), NO_CHECKPOINT);
 
-  /* Written by the thread only; read once it is parked or ended. */
-  return self->last_checkpoint;
+  g_mutex_lock (&self->mutex);
+  step = self->last_checkpoint;
+  g_mutex_unlock (&self->mutex);
+  return step;
 }
 
 const GError *

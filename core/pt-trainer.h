@@ -26,6 +26,24 @@
  * Events of a disposed trainer are dropped. Disposing a running trainer
  * cancels it (no checkpoint) and joins the thread: stop it first.
  *
+ * How `pretext-cli train` drives it (the command itself is wired by the
+ * app once real methods exist):
+ *
+ *   fresh run:  method = pt_method_new (name, &config, &error);
+ *               cfg = pt_run_config_new (&spec, method);
+ *               run = pt_run_create (dir ? dir : pt_run_default_dir (NULL, m, d), cfg, &error);
+ *   --resume:   run = pt_run_open (dir, &error); rebuild the method from
+ *               pt_run_get_config (run) (group "method" holds every parameter,
+ *               [run] the dataset, encoder, seed, batch size) and the source;
+ *   then        trainer = pt_trainer_new (method, source, run, &options);
+ *               [resume] pt_trainer_load_checkpoint (trainer, &warning, &error);
+ *               pt_trainer_set_step_func (trainer, progress_cb, bar);   // progress bar / --json lines
+ *               pt_trainer_install_stop_signals (&stop_flag);         // SIGINT/SIGTERM: graceful
+ *               ok = pt_trainer_run_blocking (trainer, &stop_flag, &error);
+ *
+ * options.total_steps is the N of --steps (on resume: N total steps, not N
+ * more). The step func runs on the calling thread, so it may print.
+ *
  * Test hook: PRETEXT_POISON_STEP=N in the environment (read by
  * pt_trainer_new) or pt_trainer_poison_step() makes the input of step N NaN
  * once.
@@ -112,6 +130,17 @@ PtTrainer     *pt_trainer_new            (PtMethod               *method,
 gboolean       pt_trainer_load_checkpoint (PtTrainer             *self,
                                            char                 **warning,
                                            GError               **error);
+
+/* Without a trainer: loads the method's state (weights, optimizer, RNG) and
+ * live parameter values from the newest good checkpoint of run, for probes,
+ * embeddings and exports. The batch source's position is not needed. The
+ * method must be built as the run's (same architecture; config.ini hash is
+ * checked). step (optional) receives the checkpoint's step. */
+gboolean       pt_trainer_load_method_state (PtMethod             *method,
+                                             PtRun                *run,
+                                             guint64              *step,
+                                             char                **warning,
+                                             GError              **error);
 
 /* idle -> running: captures the thread-default main context and spawns the
  * training thread. A fresh run first writes a step-0 checkpoint. */

@@ -45,8 +45,8 @@ gboolean pt_view_grid_hit        (const PtViewGridModel *model,
                                   double                 y,
                                   guint                 *row,
                                   int                   *view);
-/* A translated, multi-line description of what a view drew. */
-char    *pt_view_record_describe (const PtViewRecord    *record);
+/* The tooltip of a view: number, size and what it drew (translated). */
+char    *pt_view_grid_describe_view (const PtViewRecord *record);
 
 #define PT_TYPE_VIEW_GRID (pt_view_grid_get_type ())
 G_DECLARE_FINAL_TYPE (PtViewGrid, pt_view_grid, PT, VIEW_GRID, GtkWidget)

@@ -98,7 +98,7 @@ test_pretrain_run_controls (void)
   pt_pretrain_page_set_dataset (page, dataset);
   g_assert_true (pt_pretrain_page_set_method (page, "test-linear"));
   g_assert_false (pt_pretrain_page_set_method (page, "no-such-method"));
-  g_assert_true (pt_pretrain_page_set_value (page, "batch", 16));
+  g_assert_true (pt_pretrain_page_set_value (page, "batch", 128));
   g_assert_true (pt_pretrain_page_set_value (page, "steps", 100000));
   g_assert_true (pt_pretrain_page_set_value (page, "lr", 0.05));
 

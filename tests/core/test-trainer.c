@@ -473,8 +473,10 @@ static const PtTrainerState allowed_next[][4] = {
   [PT_TRAINER_STOPPING] = { PT_TRAINER_FINISHED, PT_TRAINER_FAILED, -1, -1 },
 };
 
+/* A thousand random controls against a running trainer, then stop (a
+ * checkpoint, finished) or a hard cancel (failed, no checkpoint). */
 static void
-test_stress (void)
+stress (gboolean end_with_cancel)
 {
   g_autofree char *dir = g_dir_make_tmp ("pt-trainer-XXXXXX", NULL);
   g_autoptr(PtTrainer) trainer = new_trainer (dir, 0, 50, 200, FALSE);
@@ -513,17 +515,33 @@ test_stress (void)
         drain ();
     }
   g_assert_cmpuint (n_accepted, >, 100);
-  g_assert_true (pt_trainer_stop (trainer));
-  /* Everything after stop is refused, cancel included: it is terminal-bound. */
+  if (end_with_cancel)
+    g_assert_true (pt_trainer_cancel (trainer));
+  else
+    g_assert_true (pt_trainer_stop (trainer));
+  /* Everything after stop or cancel is refused. */
   g_assert_false (pt_trainer_pause (trainer));
   g_assert_false (pt_trainer_resume (trainer));
   g_assert_false (pt_trainer_step (trainer));
+  g_assert_false (pt_trainer_stop (trainer));
   spin_until (observed_terminal, &o);
   drain ();
 
-  g_assert_cmpint (pt_trainer_get_state (trainer), ==, PT_TRAINER_FINISHED);
-  g_assert_null (pt_trainer_get_error (trainer));
-  g_assert_cmpuint (pt_trainer_get_checkpoint_step (trainer), ==, pt_trainer_get_step (trainer));
+  if (end_with_cancel)
+    {
+      const GError *error = pt_trainer_get_error (trainer);
+
+      g_assert_cmpint (pt_trainer_get_state (trainer), ==, PT_TRAINER_FAILED);
+      g_assert_error ((GError *) error, PT_TRAINER_ERROR, PT_TRAINER_ERROR_CANCELLED);
+      g_assert_cmpuint (pt_trainer_get_checkpoint_step (trainer) % 50, ==, 0);
+      g_assert_cmpuint (pt_trainer_get_checkpoint_step (trainer), <=, pt_trainer_get_step (trainer));
+    }
+  else
+    {
+      g_assert_cmpint (pt_trainer_get_state (trainer), ==, PT_TRAINER_FINISHED);
+      g_assert_null (pt_trainer_get_error (trainer));
+      g_assert_cmpuint (pt_trainer_get_checkpoint_step (trainer), ==, pt_trainer_get_step (trainer));
+    }
   g_assert_true (o.metrics_in_order);
   g_assert_cmpuint (o.n_metrics, ==, pt_trainer_get_step (trainer));
   g_assert_true (o.states_chained);
@@ -539,7 +557,7 @@ test_stress (void)
                  pt_trainer_state_to_string (next));
       prev = next;
     }
-  g_assert_cmpint (prev, ==, PT_TRAINER_FINISHED);
+  g_assert_cmpint (prev, ==, end_with_cancel ? PT_TRAINER_FAILED : PT_TRAINER_FINISHED);
   g_test_message ("%u accepted controls, %" G_GUINT64_FORMAT " steps, %u state changes, "
                   "%u metrics emissions", n_accepted, pt_trainer_get_step (trainer),
                   o.states->len, o.n_metrics_emissions);
@@ -550,6 +568,18 @@ test_stress (void)
   observer_clear (&o);
   g_assert_finalize_object (g_steal_pointer (&trainer));
   remove_tree (dir);
+}
+
+static void
+test_stress (void)
+{
+  stress (FALSE);
+}
+
+static void
+test_stress_cancel (void)
+{
+  stress (TRUE);
 }
 
 /* Losses a and b agree bit for bit on steps from..to (1-based). */
@@ -974,6 +1004,61 @@ test_resume_refuses_other_config (void)
   remove_tree (dir);
 }
 
+/* A probe loads the weights of a run without its batch source. */
+static void
+test_load_method_state (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("pt-trainer-XXXXXX", NULL);
+  g_autoptr(PtTrainer) trainer = new_trainer (dir, 0, 0, 0, FALSE);
+  g_autoptr(PtMethod) loaded = new_method ();
+  g_autoptr(PtRun) run = NULL;
+  g_autoptr(GArray) a = NULL;
+  g_autoptr(GArray) b = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *warning = NULL;
+  g_autofree char *last = g_build_filename (dir, "checkpoints", "last", NULL);
+  guint64 step = 0, at;
+
+  g_assert_true (pt_trainer_start (trainer, NULL));
+  g_assert_true (pt_trainer_pause (trainer));
+  g_assert_true (pt_trainer_wait (trainer, WAIT_US));
+  g_assert_true (pt_trainer_set_param (trainer, "temperature", 2.5, NULL));
+  g_assert_true (pt_trainer_step (trainer));
+  g_assert_true (pt_trainer_wait (trainer, WAIT_US));
+  g_assert_true (pt_trainer_stop (trainer));
+  g_assert_true (pt_trainer_wait (trainer, WAIT_US));
+  at = pt_trainer_get_step (trainer);
+  drain ();
+
+  run = pt_run_open (dir, &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat (pt_method_get_param (loaded, "temperature"), ==, 1.0);
+  g_assert_true (pt_trainer_load_method_state (loaded, run, &step, &warning, &error));
+  g_assert_no_error (error);
+  g_assert_null (warning);
+  g_assert_cmpuint (step, ==, at);
+  g_assert_cmpfloat (pt_method_get_param (loaded, "temperature"), ==, 2.5);
+  a = pt_method_list_state (pt_trainer_get_method (trainer));
+  b = pt_method_list_state (loaded);
+  for (guint i = 0; i < a->len; i++)
+    {
+      PtBlob *x = &g_array_index (a, PtBlob, i);
+      PtBlob *y = &g_array_index (b, PtBlob, i);
+
+      g_assert_cmpmem (x->data, x->count * pt_blob_type_size (x->type),
+                       y->data, y->count * pt_blob_type_size (y->type));
+    }
+
+  /* A damaged "last" falls back to "previous", and says so. */
+  g_assert_true (g_file_set_contents (last, "PTCKPT\r\n garbage", -1, NULL));
+  g_assert_true (pt_trainer_load_method_state (loaded, run, &step, &warning, &error));
+  g_assert_no_error (error);
+  g_assert_nonnull (warning);
+  g_assert_cmpuint (step, <, at);
+  g_clear_object (&trainer);
+  remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -982,6 +1067,7 @@ main (int argc, char **argv)
   g_test_add_func ("/core/trainer/run-to-end", test_run_to_end);
   g_test_add_func ("/core/trainer/single-step", test_single_step);
   g_test_add_func ("/core/trainer/stress", test_stress);
+  g_test_add_func ("/core/trainer/stress-cancel", test_stress_cancel);
   g_test_add_func ("/core/trainer/resume-equal", test_resume_equal);
   g_test_add_func ("/core/trainer/resume-threaded", test_resume_threaded);
   g_test_add_func ("/core/trainer/resume-after-kill", test_resume_after_kill);
@@ -993,5 +1079,6 @@ main (int argc, char **argv)
   g_test_add_func ("/core/trainer/disposed-drops", test_disposed_drops);
   g_test_add_func ("/core/trainer/blocking-stop-flag", test_blocking_stop_flag);
   g_test_add_func ("/core/trainer/refuses-other-config", test_resume_refuses_other_config);
+  g_test_add_func ("/core/trainer/load-method-state", test_load_method_state);
   return g_test_run ();
 }
