@@ -497,8 +497,8 @@ get_int (GKeyFile   *kf,
     return invalid (error, origin, group, key, _("“%s” is not an integer"), text);
   if (v < lo || v > hi)
     return invalid (error, origin, group, key,
-                    _("value %" G_GINT64_FORMAT " is outside [%" G_GINT64_FORMAT
-                      ", %" G_GINT64_FORMAT "]"), v, lo, hi);
+                    _("value %lld is outside [%lld, %lld]"),
+                    (long long) v, (long long) lo, (long long) hi);
   *out = v;
   return TRUE;
 }
