@@ -368,6 +368,8 @@ on_metrics_cb (PtTrainer      *trainer,
 
       if (!isfinite (lr))
         lr = m->lr;
+      if (!isfinite (std))
+        std = find_value (m->stats, m->n_stats, "feature_std");
 
       pt_line_plot_append (self->loss_plot, 0, x, m->loss);
       if (m->n_parts > 1)
