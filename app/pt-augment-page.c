@@ -550,6 +550,30 @@ on_right_angles_toggled_cb (GtkCheckButton *check,
   pt_augment_page_render (self);
 }
 
+static gboolean
+rebuild_idle_cb (gpointer data)
+{
+  PtAugmentPage *self = data;
+
+  pt_augment_page_rebuild_editor (self);
+  pt_augment_page_render (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_count_changed_cb (GtkSpinButton *spin,
+                     PtAugmentPage *self)
+{
+  guint *count = g_object_get_data (G_OBJECT (spin), "pt-field");
+
+  if (self->building || count == NULL)
+    return;
+  *count = (guint) gtk_spin_button_get_value_as_int (spin);
+  /* The heading and the view grid change shape: rebuild once the signal
+   * that is running is over. */
+  g_idle_add_full (G_PRIORITY_HIGH_IDLE, rebuild_idle_cb, g_object_ref (self), g_object_unref);
+}
+
 static GtkWidget *
 make_scale_row (PtAugmentPage *self,
                 const char    *label,
@@ -610,6 +634,28 @@ pt_augment_page_rebuild_editor (PtAugmentPage *self)
       gtk_widget_add_css_class (h, "pt-heading");
       gtk_widget_set_margin_top (h, gi > 0 ? 14 : 4);
       gtk_box_append (self->editor_box, h);
+
+      /* Multi-crop: how many views of this group, and their size. */
+      {
+        GtkWidget *row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+        GtkWidget *l = gtk_label_new (_("Views"));
+        GtkWidget *spin = gtk_spin_button_new_with_range (1, 16, 1);
+
+        gtk_label_set_xalign (GTK_LABEL (l), 0);
+        gtk_widget_set_hexpand (l, TRUE);
+        gtk_widget_add_css_class (l, "caption");
+        gtk_spin_button_set_value (GTK_SPIN_BUTTON (spin), g->count);
+        gtk_accessible_update_property (GTK_ACCESSIBLE (spin), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Views"), -1);
+        g_object_set_data (G_OBJECT (spin), "pt-field", &g->count);
+        g_signal_connect (spin, "value-changed", G_CALLBACK (on_count_changed_cb), self);
+        gtk_widget_set_margin_start (row, 28);
+        gtk_box_append (GTK_BOX (row), l);
+        gtk_box_append (GTK_BOX (row), spin);
+        gtk_box_append (self->editor_box, row);
+        if (g->pixels == 0)
+          gtk_box_append (self->editor_box,
+                          make_scale_row (self, _("Size (of the image)"), &g->size, 0.1, 1.0, 0.05, 2));
+      }
 
       for (guint op = 0; op < PT_AUG_N_OPS; op++)
         {

@@ -121,6 +121,37 @@ test_augment_page_recipes (void)
 
   pt_augment_page_set_dataset (page, dataset);
 
+  /* Multi-crop sizes are controls too: SwAV's local group can grow. */
+  g_assert_true (pt_augment_page_load_recipe (page, "swav"));
+  {
+    GtkWidget *views_spin = NULL;
+    guint before = pt_augment_recipe_get_n_views (pt_augment_page_get_recipe (page));
+    gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+    PtViewGrid *grid = PT_VIEW_GRID (find_widget (GTK_WIDGET (page), PT_TYPE_VIEW_GRID, NULL, NULL));
+
+    /* The last "Views" spin belongs to the last group (the local views). */
+    for (GtkWidget *w = find_widget (GTK_WIDGET (page), GTK_TYPE_SPIN_BUTTON, NULL, NULL); w != NULL;
+         w = NULL)
+      views_spin = w;
+    {
+      GtkWidget *box = gtk_widget_get_parent (gtk_widget_get_parent (views_spin));
+      for (GtkWidget *c = gtk_widget_get_first_child (box); c; c = gtk_widget_get_next_sibling (c))
+        {
+          GtkWidget *maybe = gtk_widget_get_last_child (c);
+          if (GTK_IS_BOX (c) && GTK_IS_SPIN_BUTTON (maybe))
+            views_spin = maybe;
+        }
+    }
+    gtk_spin_button_set_value (GTK_SPIN_BUTTON (views_spin), gtk_spin_button_get_value (GTK_SPIN_BUTTON (views_spin)) + 1);
+    while (pt_augment_recipe_get_n_views (pt_augment_page_get_recipe (page)) == before &&
+           g_get_monotonic_time () < deadline)
+      g_main_context_iteration (NULL, FALSE);
+    g_assert_cmpuint (pt_augment_recipe_get_n_views (pt_augment_page_get_recipe (page)), ==, before + 1);
+    while (g_main_context_pending (NULL))
+      g_main_context_iteration (NULL, FALSE);
+    g_assert_cmpuint (pt_view_grid_get_n_rows (grid), >, 0);
+  }
+
   g_assert_true (pt_augment_page_load_recipe (page, "byol"));
   g_assert_cmpstr (pt_augment_page_get_recipe (page)->name, ==, "byol");
   g_assert_cmpuint (pt_augment_page_get_recipe (page)->n_groups, ==, 2);
