@@ -10,7 +10,10 @@
  * trust 0.001 is the choice param optimizer = 1; with LARS use a base_lr
  * near the paper's 0.3 x B / 256 times a longer schedule), learning rate
  * base_lr x B / 256 with linear warmup then cosine to 0 at total_steps
- * (0: constant after the warmup).
+ * (0: constant after the warmup). Augmentation: the `simclr` preset (colour
+ * strength s = 1): on `shapes`, whose colours are drawn independently of
+ * the class, the CIFAR preset (s = 0.5) leaves a colour shortcut and the
+ * kNN accuracy of short runs does not move.
  *
  * Visual: for the first n = min (16, B) images of the last batch, the
  * 2n x 2n cosine-similarity matrix of the projections (rows 0..n-1 the

@@ -224,6 +224,10 @@ pt_test_train (PtSslMethod  *m,
       g_assert_true (result.grad_finite);
       g_assert_true (isfinite (result.loss));
       losses[step] = result.loss;
+      if (step == n_steps - 1)
+        for (int i = 0; i < result.n_stats; i++)
+          g_test_message ("%s last step: %s = %g", m->klass->name, result.stats[i].name,
+                          result.stats[i].value);
     }
   for (int v = 0; v < V; v++)
     g_free (views[v]);

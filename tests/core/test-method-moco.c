@@ -3,7 +3,10 @@
  * seed gives the same losses, and the visuals are well formed. */
 #include "pt-test-ssl.h"
 
-static const PtTestSslRun run = { "moco", 32, 8, 200, 0, 0.03, 0.0, { NULL } };
+/* observed at this setting: kNN 0.112 -> 0.119 (+0.7 points); required: +0.3
+ * (weak: contrastive runs this short mostly learn colour and position on shapes) */
+static const PtTestSslRun run = { "moco", 32, 8, 300, 0, 0.003, 0.0,
+                                  { "base_lr", "symmetric", NULL }, { 1.0, 1 } };
 
 static void
 test_visuals (void)
@@ -16,8 +19,8 @@ test_visuals (void)
   const float *hn = g_hash_table_lookup (v, "queue_similarity");
   double tp = 0.0, tn = 0.0;
 
-  /* 3 steps of 16 keys enqueued in a queue of 4096 */
-  g_assert_cmpfloat (fill[0], ==, 48.0f);
+  /* 3 steps of 2 x 16 keys (symmetric) enqueued in a queue of 4096 */
+  g_assert_cmpfloat (fill[0], ==, 96.0f);
   g_assert_cmpfloat (fill[1], ==, 4096.0f);
   for (int b = 0; b < 40; b++)
     {

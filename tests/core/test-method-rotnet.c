@@ -3,7 +3,8 @@
  * seed gives the same losses, and the visuals are well formed. */
 #include "pt-test-ssl.h"
 
-static const PtTestSslRun run = { "rotnet", 32, 8, 200, 0, 0.03, 0.0, { NULL } };
+/* observed at this setting: kNN 0.112 -> 0.153 (+4.1 points); required: +2 */
+static const PtTestSslRun run = { "rotnet", 32, 8, 200, 0, 0.02, 0.0, { NULL } };
 
 static void
 test_visuals (void)

@@ -3,7 +3,8 @@
  * seed gives the same losses, and the visuals are well formed. */
 #include "pt-test-ssl.h"
 
-static const PtTestSslRun run = { "simclr", 32, 8, 200, 0, 0.03, 0.0, { NULL } };
+/* observed at this setting: kNN 0.112 -> 0.123 (+1.1 points); required: +0.5 */
+static const PtTestSslRun run = { "simclr", 32, 8, 300, 0, 0.005, 0.0, { NULL } };
 
 static void
 test_visuals (void)

@@ -3,7 +3,10 @@
  * seed gives the same losses, and the visuals are well formed. */
 #include "pt-test-ssl.h"
 
-static const PtTestSslRun run = { "swav", 32, 8, 200, 2, 0.03, 0.0, { NULL } };
+/* observed at this setting: kNN 0.112 -> 0.132 (+2.0 points); required: +1 */
+static const PtTestSslRun run = { "swav", 32, 8, 200, 2, 0.01, 0.0,
+                                  { "base_lr", "queue_length", "queue_start_epoch", NULL },
+                                  { 1.0, 512, 0 } };
 
 static void
 test_visuals (void)
