@@ -21,6 +21,7 @@ struct _PtApplication
   GSettings      *settings;
   GSettings      *desktop_settings;   /* org.gnome.desktop.interface, if any */
   char           *initial_page;
+  char           *initial_dataset;
 };
 
 G_DEFINE_FINAL_TYPE (PtApplication, pt_application, GTK_TYPE_APPLICATION)
@@ -231,11 +232,17 @@ pt_application_activate (GApplication *app)
   GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
 
   if (window == NULL)
-    window = GTK_WINDOW (pt_window_new (self, self->initial_page));
-  else if (self->initial_page != NULL)
-    pt_window_set_page (PT_WINDOW (window), self->initial_page);
+    window = GTK_WINDOW (pt_window_new (self, self->initial_page, self->initial_dataset));
+  else
+    {
+      if (self->initial_page != NULL)
+        pt_window_set_page (PT_WINDOW (window), self->initial_page);
+      if (self->initial_dataset != NULL)
+        pt_window_open_dataset (PT_WINDOW (window), self->initial_dataset);
+    }
 
   g_clear_pointer (&self->initial_page, g_free);
+  g_clear_pointer (&self->initial_dataset, g_free);
   gtk_window_present (window);
 }
 
@@ -245,11 +252,18 @@ pt_application_handle_local_options (GApplication *app,
 {
   PtApplication *self = PT_APPLICATION (app);
   const char *page = NULL;
+  const char *dataset = NULL;
 
   if (g_variant_dict_contains (options, "version"))
     {
       g_print ("pretext %s\n", PT_VERSION);
       return 0;
+    }
+
+  if (g_variant_dict_lookup (options, "dataset", "&s", &dataset))
+    {
+      g_free (self->initial_dataset);
+      self->initial_dataset = g_strdup (dataset);
     }
 
   if (g_variant_dict_lookup (options, "page", "&s", &page))
@@ -287,6 +301,7 @@ pt_application_finalize (GObject *object)
   PtApplication *self = PT_APPLICATION (object);
 
   g_free (self->initial_page);
+  g_free (self->initial_dataset);
 
   G_OBJECT_CLASS (pt_application_parent_class)->finalize (object);
 }
@@ -311,6 +326,8 @@ pt_application_init (PtApplication *self)
   static const GOptionEntry entries[] = {
     { "page", 'p', 0, G_OPTION_ARG_STRING, NULL,
       N_("Open the window on this page"), N_("NAME") },
+    { "dataset", 'd', 0, G_OPTION_ARG_STRING, NULL,
+      N_("Open this dataset (shapes, fashion-mnist, a folder, …)"), N_("DATASET") },
     { "version", 0, 0, G_OPTION_ARG_NONE, NULL,
       N_("Print the version and exit"), NULL },
     { NULL }

@@ -1,7 +1,8 @@
 /* pt-cli-info.c: `pretext-cli info D`, what a dataset holds.
  *
  * Count, image size and channels, classes with counts, quarantined files
- * with reasons, the content hash a run records, and the time to load.
+ * with reasons, a sanity report (per-channel mean and std, duplicate and
+ * blank images), the content hash a run records, and the time to load.
  */
 #include <stdio.h>
 #include <string.h>
@@ -18,16 +19,35 @@ on_progress_cb (double   fraction,
   pt_cli_progress_update (user_data, (guint64) (fraction * 100), 100, NULL);
 }
 
+typedef struct {
+  double mean[3];
+  double std[3];
+  guint  duplicates;
+  guint  constant;
+} SanityReport;
+
 static void
-print_json (PtDataset *dataset,
-            double     seconds)
+sanity_report (PtDataset    *dataset,
+               SanityReport *report)
+{
+  pt_dataset_compute_channel_stats (dataset, report->mean, report->std);
+  report->duplicates = pt_dataset_count_duplicates (dataset);
+  report->constant = pt_dataset_count_constant (dataset);
+}
+
+static void
+print_json (PtDataset          *dataset,
+            const SanityReport *report,
+            double              seconds)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
   const guint *counts = pt_dataset_get_class_counts (dataset);
+  int channels = pt_dataset_get_channels (dataset);
+  g_autofree char *spec_shown = g_utf8_make_valid (pt_dataset_get_spec (dataset), -1);
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "spec");
-  json_builder_add_string_value (b, pt_dataset_get_spec (dataset));
+  json_builder_add_string_value (b, spec_shown);
   json_builder_set_member_name (b, "title");
   json_builder_add_string_value (b, pt_dataset_get_title (dataset));
   json_builder_set_member_name (b, "split");
@@ -58,14 +78,30 @@ print_json (PtDataset *dataset,
   json_builder_begin_array (b);
   for (guint i = 0; i < pt_dataset_get_n_quarantined (dataset); i++)
     {
+      g_autofree char *shown = g_filename_display_name (pt_dataset_get_quarantined_path (dataset, i));
+
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "path");
-      json_builder_add_string_value (b, pt_dataset_get_quarantined_path (dataset, i));
+      json_builder_add_string_value (b, shown);
       json_builder_set_member_name (b, "reason");
       json_builder_add_string_value (b, pt_dataset_get_quarantined_reason (dataset, i));
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
+  json_builder_set_member_name (b, "pixel_mean");
+  json_builder_begin_array (b);
+  for (int c = 0; c < channels; c++)
+    json_builder_add_double_value (b, report->mean[c]);
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "pixel_std");
+  json_builder_begin_array (b);
+  for (int c = 0; c < channels; c++)
+    json_builder_add_double_value (b, report->std[c]);
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "duplicates");
+  json_builder_add_int_value (b, report->duplicates);
+  json_builder_set_member_name (b, "constant_images");
+  json_builder_add_int_value (b, report->constant);
   json_builder_set_member_name (b, "content_hash");
   json_builder_add_string_value (b, pt_dataset_get_content_hash (dataset));
   json_builder_set_member_name (b, "load_seconds");
@@ -75,8 +111,9 @@ print_json (PtDataset *dataset,
 }
 
 static void
-print_text (PtDataset *dataset,
-            double     seconds)
+print_text (PtDataset          *dataset,
+            const SanityReport *report,
+            double              seconds)
 {
   const guint *counts = pt_dataset_get_class_counts (dataset);
   int n_classes = pt_dataset_get_n_classes (dataset);
@@ -96,6 +133,17 @@ print_text (PtDataset *dataset,
       for (int k = 0; k < n_classes; k++)
         printf ("    %-20s %u\n", pt_dataset_get_class_name (dataset, k), counts[k]);
     }
+  for (int c = 0; c < pt_dataset_get_channels (dataset); c++)
+    {
+      char m[G_ASCII_DTOSTR_BUF_SIZE], sd[G_ASCII_DTOSTR_BUF_SIZE];
+
+      g_ascii_formatd (m, sizeof m, "%.4f", report->mean[c]);
+      g_ascii_formatd (sd, sizeof sd, "%.4f", report->std[c]);
+      /* TRANSLATORS: channel number, mean, standard deviation of pixels in 0..1 */
+      printf (_("  channel %d:   mean %s, std %s\n"), c, m, sd);
+    }
+  printf (_("  duplicates:  %u\n"), report->duplicates);
+  printf (_("  blank:       %u\n"), report->constant);
   printf (_("  quarantined: %u\n"), n_quarantined);
   for (guint i = 0; i < n_quarantined; i++)
     printf ("    %s\n", pt_dataset_get_quarantined_reason (dataset, i));
@@ -117,7 +165,9 @@ pt_cli_info_main (int    argc,
   g_autoptr(PtCliProgress) progress = NULL;
   PtDatasetOptions options = { 0 };
   PtSplit split = PT_SPLIT_TRAIN;
+  SanityReport report = { { 0 } };
   gint64 start;
+  double seconds;
   const GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print one JSON object"), NULL },
     { "split", 0, 0, G_OPTION_ARG_STRING, &split_name, N_("Split to load: train or test"), N_("SPLIT") },
@@ -157,9 +207,11 @@ pt_cli_info_main (int    argc,
   if (dataset == NULL)
     return pt_cli_report_error ("info", error);
 
+  seconds = (g_get_monotonic_time () - start) / 1e6;
+  sanity_report (dataset, &report);
   if (json)
-    print_json (dataset, (g_get_monotonic_time () - start) / 1e6);
+    print_json (dataset, &report, seconds);
   else
-    print_text (dataset, (g_get_monotonic_time () - start) / 1e6);
+    print_text (dataset, &report, seconds);
   return PT_EXIT_OK;
 }

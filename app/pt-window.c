@@ -18,6 +18,7 @@ struct _PtWindow
   GtkStack             *stack;
   GtkStackSidebar      *sidebar;
   GtkWidget            *empty_label;
+  GtkWidget            *data_page;
 };
 
 G_DEFINE_FINAL_TYPE (PtWindow, pt_window, GTK_TYPE_APPLICATION_WINDOW)
@@ -84,7 +85,7 @@ pt_window_add_pages (PtWindow *self)
           if (page != data_page && pspec != NULL && (pspec->flags & G_PARAM_WRITABLE))
             g_object_bind_property (data_page, "dataset", page, "dataset", G_BINDING_SYNC_CREATE);
         }
-      pt_data_page_ensure_loaded (PT_DATA_PAGE (data_page));
+      self->data_page = data_page;
     }
 
   gtk_widget_set_visible (self->empty_label, pt_pages_get_count () == 0);
@@ -164,10 +165,31 @@ pt_window_init (PtWindow *self)
 
 PtWindow *
 pt_window_new (PtApplication *application,
-               const char    *page)
+               const char    *page,
+               const char    *dataset)
 {
   PtWindow *self = g_object_new (PT_TYPE_WINDOW, "application", application, NULL);
 
   pt_window_restore_state (self, page);
+  /* Every page works on the dataset of the Data page: load it now, not when
+   * that page is first shown. */
+  if (self->data_page != NULL)
+    {
+      if (dataset != NULL)
+        pt_data_page_load (PT_DATA_PAGE (self->data_page), dataset, PT_SPLIT_TRAIN);
+      else
+        pt_data_page_ensure_loaded (PT_DATA_PAGE (self->data_page));
+    }
   return self;
+}
+
+void
+pt_window_open_dataset (PtWindow   *self,
+                        const char *dataset)
+{
+  g_return_if_fail (PT_IS_WINDOW (self));
+  g_return_if_fail (dataset != NULL);
+
+  if (self->data_page != NULL)
+    pt_data_page_load (PT_DATA_PAGE (self->data_page), dataset, PT_SPLIT_TRAIN);
 }

@@ -163,5 +163,13 @@ pt_tape_backward (PtTape   *tape,
       if (node->out->grad == NULL)
         continue;
       node->backward (node);
+      /* Every consumer of out ran before its producer: its gradient is dead.
+       * Recycle it (non-leaf gradients are not kept, as in PyTorch). */
+      if (node->out->arena != NULL && node->out != loss)
+        {
+          pt_arena_recycle (node->out->arena, node->out->grad,
+                            node->out->numel * sizeof (float));
+          node->out->grad = NULL;
+        }
     }
 }

@@ -87,7 +87,10 @@ guint       pt_tape_get_n_nodes       (PtTape      *tape);
 
 /* Reverse pass from a scalar loss (numel 1): adds 1 to d(loss), then runs
  * every node in reverse order. Gradients accumulate; zero parameter
- * gradients yourself (pt_params_zero_grad) before the step. */
+ * gradients yourself (pt_params_zero_grad) before the step. Gradients of
+ * intermediate op outputs are recycled as soon as their producer has run
+ * (their grad becomes NULL); leaves (parameters, inputs) and the loss keep
+ * theirs. Call it once per recording (then pt_tape_reset). */
 void        pt_tape_backward          (PtTape      *tape,
                                        PtTensor    *loss);
 

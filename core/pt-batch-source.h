@@ -11,7 +11,6 @@
 #pragma once
 
 #include <glib.h>
-#include "pt-loader.h"
 #include "pt-method.h"
 
 G_BEGIN_DECLS
@@ -45,22 +44,6 @@ GBytes        *pt_batch_source_get_position (PtBatchSource            *source);
 gboolean       pt_batch_source_set_position (PtBatchSource            *source,
                                              GBytes                   *position,
                                              GError                  **error);
-
-/* The augmentation loader as a batch source (takes ownership of loader).
- * next() copies the loader's views into the trainer's batch and fails with
- * one sentence when the recipe's views (count, C x H x W) or the batch size
- * differ from what the method asked for. The position is the loader's
- * (epoch, index in epoch): 16 bytes. */
-PtBatchSource *pt_batch_source_new_for_loader (PtLoader               *loader);
-
-#define PT_BATCH_SOURCE_ERROR (pt_batch_source_error_quark ())
-
-typedef enum {
-  PT_BATCH_SOURCE_ERROR_MISMATCH,   /* views or batch size differ from the method's */
-  PT_BATCH_SOURCE_ERROR_POSITION,   /* a saved position of another size */
-} PtBatchSourceError;
-
-GQuark         pt_batch_source_error_quark  (void);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PtBatchSource, pt_batch_source_free)
 

@@ -504,6 +504,7 @@ reader_match (Reader                     *r,
               const PtCheckpointIdentity *identity,
               const PtBlob               *blobs,
               guint                       n_blobs,
+              gboolean                    allow_extra,
               int                        *map,
               GError                    **error)
 {
@@ -528,7 +529,7 @@ reader_match (Reader                     *r,
                      "(config.ini changed since it was written)."), r->path);
       return FALSE;
     }
-  if (r->n_entries != n_blobs)
+  if (allow_extra ? r->n_entries < n_blobs : r->n_entries != n_blobs)
     {
       g_set_error (error, PT_CHECKPOINT_ERROR, PT_CHECKPOINT_ERROR_MISMATCH,
                    _("The checkpoint %s holds %u arrays where %u are expected."),
@@ -565,12 +566,13 @@ reader_match (Reader                     *r,
   return TRUE;
 }
 
-gboolean
-pt_checkpoint_load (const char                 *path,
-                    const PtCheckpointIdentity *identity,
-                    const PtBlob               *blobs,
-                    guint                       n_blobs,
-                    GError                    **error)
+static gboolean
+load_file (const char                 *path,
+           const PtCheckpointIdentity *identity,
+           const PtBlob               *blobs,
+           guint                       n_blobs,
+           gboolean                    allow_extra,
+           GError                    **error)
 {
   g_autofree int *map = g_new0 (int, MAX (n_blobs, 1));
   Reader r;
@@ -579,7 +581,7 @@ pt_checkpoint_load (const char                 *path,
   g_return_val_if_fail (path != NULL && identity != NULL, FALSE);
 
   ok = reader_open (&r, path, error) &&
-       reader_match (&r, identity, blobs, n_blobs, map, error);
+       reader_match (&r, identity, blobs, n_blobs, allow_extra, map, error);
   if (ok)
     for (guint i = 0; i < n_blobs; i++)
       {
@@ -594,13 +596,34 @@ pt_checkpoint_load (const char                 *path,
 }
 
 gboolean
-pt_checkpoint_load_latest (const char                 *dir,
+pt_checkpoint_load (const char                 *path,
+                    const PtCheckpointIdentity *identity,
+                    const PtBlob               *blobs,
+                    guint                       n_blobs,
+                    GError                    **error)
+{
+  return load_file (path, identity, blobs, n_blobs, FALSE, error);
+}
+
+gboolean
+pt_checkpoint_load_subset (const char                 *path,
                            const PtCheckpointIdentity *identity,
                            const PtBlob               *blobs,
                            guint                       n_blobs,
-                           char                      **used_path,
-                           char                      **warning,
                            GError                    **error)
+{
+  return load_file (path, identity, blobs, n_blobs, TRUE, error);
+}
+
+static gboolean
+load_latest (const char                 *dir,
+             const PtCheckpointIdentity *identity,
+             const PtBlob               *blobs,
+             guint                       n_blobs,
+             gboolean                    allow_extra,
+             char                      **used_path,
+             char                      **warning,
+             GError                    **error)
 {
   g_autofree char *last = g_build_filename (dir, "last", NULL);
   g_autofree char *previous = g_build_filename (dir, "previous", NULL);
@@ -612,13 +635,13 @@ pt_checkpoint_load_latest (const char                 *dir,
   if (warning != NULL)
     *warning = NULL;
 
-  if (pt_checkpoint_load (last, identity, blobs, n_blobs, &last_error))
+  if (load_file (last, identity, blobs, n_blobs, allow_extra, &last_error))
     {
       if (used_path != NULL)
         *used_path = g_steal_pointer (&last);
       return TRUE;
     }
-  if (pt_checkpoint_load (previous, identity, blobs, n_blobs, &previous_error))
+  if (load_file (previous, identity, blobs, n_blobs, allow_extra, &previous_error))
     {
       if (used_path != NULL)
         *used_path = g_steal_pointer (&previous);
@@ -642,4 +665,28 @@ pt_checkpoint_load_latest (const char                 *dir,
   g_set_error (error, PT_CHECKPOINT_ERROR, last_error->code,
                "%s %s", last_error->message, previous_error->message);
   return FALSE;
+}
+
+gboolean
+pt_checkpoint_load_latest (const char                 *dir,
+                           const PtCheckpointIdentity *identity,
+                           const PtBlob               *blobs,
+                           guint                       n_blobs,
+                           char                      **used_path,
+                           char                      **warning,
+                           GError                    **error)
+{
+  return load_latest (dir, identity, blobs, n_blobs, FALSE, used_path, warning, error);
+}
+
+gboolean
+pt_checkpoint_load_latest_subset (const char                 *dir,
+                                  const PtCheckpointIdentity *identity,
+                                  const PtBlob               *blobs,
+                                  guint                       n_blobs,
+                                  char                      **used_path,
+                                  char                      **warning,
+                                  GError                    **error)
+{
+  return load_latest (dir, identity, blobs, n_blobs, TRUE, used_path, warning, error);
 }

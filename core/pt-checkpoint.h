@@ -65,6 +65,15 @@ gboolean      pt_checkpoint_load          (const char                 *path,
                                            guint                       n_blobs,
                                            GError                    **error);
 
+/* The same, but the file may hold more arrays than listed (a loader
+ * position a probe does not need, say): only the listed ones are checked
+ * and copied. */
+gboolean      pt_checkpoint_load_subset   (const char                 *path,
+                                           const PtCheckpointIdentity *identity,
+                                           const PtBlob               *blobs,
+                                           guint                       n_blobs,
+                                           GError                    **error);
+
 /* Only validates the file itself (magic, version, structure, checksums) and
  * returns its identity strings (free with g_free) when not NULL. */
 gboolean      pt_checkpoint_verify        (const char                 *path,
@@ -91,6 +100,15 @@ gboolean      pt_checkpoint_load_latest   (const char                 *dir,
                                            char                      **used_path,
                                            char                      **warning,
                                            GError                    **error);
+
+/* pt_checkpoint_load_latest with pt_checkpoint_load_subset's rule. */
+gboolean      pt_checkpoint_load_latest_subset (const char                 *dir,
+                                                const PtCheckpointIdentity *identity,
+                                                const PtBlob               *blobs,
+                                                guint                       n_blobs,
+                                                char                      **used_path,
+                                                char                      **warning,
+                                                GError                    **error);
 
 /* Writes contents to path atomically and durably (used for config.ini too). */
 gboolean      pt_write_file_atomic        (const char                 *path,

@@ -62,7 +62,7 @@ decode_item (guint    i,
         item->rgb[(gsize) c * res * res + y * res + x] = src[(gsize) y * stride + x * 3 + c];
 }
 
-/* Sorted names of the visible entries of dir; files and folders apart. */
+/* Names of the visible entries of dir; files and folders apart. */
 static gboolean
 list_dir (const char  *dir,
           GPtrArray   *files,
@@ -86,11 +86,10 @@ list_dir (const char  *dir,
       if (name[0] == '.')
         continue;
       full = g_build_filename (dir, name, NULL);
-      if (g_file_test (full, G_FILE_TEST_IS_DIR))
-        {
-          if (subdirs != NULL)
-            g_ptr_array_add (subdirs, g_strdup (name));
-        }
+      /* Without subdirs (inside a class folder), a folder is listed as a
+       * file so that it is reported rather than silently skipped. */
+      if (subdirs != NULL && g_file_test (full, G_FILE_TEST_IS_DIR))
+        g_ptr_array_add (subdirs, g_strdup (name));
       else
         g_ptr_array_add (files, g_strdup (name));
     }
@@ -157,8 +156,10 @@ _pt_dataset_load_folder (PtDatasetData          *data,
         {
           g_autofree char *file = g_build_filename (root, g_ptr_array_index (top_files, f), NULL);
 
-          g_ptr_array_add (q_reasons,
-                           g_strdup_printf (_("“%s” lies outside the class subfolders, so it has no class."), file));
+          g_autofree char *reason =
+            g_strdup_printf (_("“%s” lies outside the class subfolders, so it has no class."), file);
+
+          g_ptr_array_add (q_reasons, g_utf8_make_valid (reason, -1));
           g_ptr_array_add (q_paths, g_steal_pointer (&file));
         }
       for (k = 0; k < classes->len; k++)
@@ -224,7 +225,8 @@ _pt_dataset_load_folder (PtDatasetData          *data,
         {
           g_assert (item->reason != NULL);
           g_ptr_array_add (q_paths, g_strdup (item->path));
-          g_ptr_array_add (q_reasons, g_strdup (item->reason));
+          /* Reasons are shown: make a non-UTF-8 file name displayable. */
+          g_ptr_array_add (q_reasons, g_utf8_make_valid (item->reason, -1));
         }
     }
 
@@ -253,7 +255,7 @@ _pt_dataset_load_folder (PtDatasetData          *data,
       j++;
     }
 
-  base = g_path_get_basename (path);
+  base = g_filename_display_basename (path);
   if (has_splits)
     data->title = g_strdup_printf ("%s (%s)", base, split == PT_SPLIT_TRAIN ? _("train") : _("test"));
   else

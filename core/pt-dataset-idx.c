@@ -375,7 +375,7 @@ _pt_dataset_load_idx_folder (PtDatasetData *data,
                              GError       **error)
 {
   g_autoptr(GPtrArray) dirs = g_ptr_array_new_with_free_func (g_free);
-  g_autofree char *base = g_path_get_basename (path);
+  g_autofree char *base = g_filename_display_basename (path);
   g_autofree char *lower = g_ascii_strdown (base, -1);
 
   g_ptr_array_add (dirs, g_strdup (path));
@@ -425,7 +425,7 @@ _pt_dataset_load_idx_file (PtDatasetData *data,
                            GError       **error)
 {
   g_autofree char *labels_path = find_labels_beside (images_path);
-  g_autofree char *base = g_path_get_basename (images_path);
+  g_autofree char *base = g_filename_display_basename (images_path);
 
   if (!load_idx_pair (data, images_path, labels_path, 0, base,
                       cancellable, progress, progress_data, error))

@@ -4,6 +4,7 @@
  * CIFAR-10) and pt-dataset-folder.c; each fills a PtDatasetData that becomes
  * an immutable PtDataset here.
  */
+#include <math.h>
 #include <string.h>
 #include <glib/gi18n.h>
 
@@ -316,6 +317,14 @@ pt_dataset_open (const char             *spec,
   if (!ok)
     {
       _pt_dataset_data_clear (&data);
+      /* Messages name files: keep them valid UTF-8 for labels and JSON. */
+      if (error != NULL && *error != NULL && !g_utf8_validate ((*error)->message, -1, NULL))
+        {
+          char *valid = g_utf8_make_valid ((*error)->message, -1);
+
+          g_free ((*error)->message);
+          (*error)->message = valid;
+        }
       return NULL;
     }
   if (progress != NULL)
@@ -716,23 +725,45 @@ typedef struct {
   PtParallelFunc  func;
   gpointer        user_data;
   GCancellable   *cancellable;
+  GMutex          lock;
+  GCond           cond;      /* a worker finished a chunk or exited */
+  int             n_running; /* workers still running (under lock) */
 } ParallelJob;
+
+/* Takes and runs chunks until none is left; returns FALSE when there was
+ * nothing to take. */
+static gboolean
+parallel_run_chunk (ParallelJob *job)
+{
+  guint start, end;
+
+  if (g_cancellable_is_cancelled (job->cancellable))
+    return FALSE;
+  start = (guint) g_atomic_int_add (&job->next, (gint) job->chunk);
+  if (start >= job->n)
+    return FALSE;
+  end = MIN (start + job->chunk, job->n);
+  for (guint i = start; i < end; i++)
+    job->func (i, job->user_data);
+  g_atomic_int_add (&job->done, (gint) (end - start));
+  return TRUE;
+}
 
 static gpointer
 parallel_worker (gpointer data)
 {
   ParallelJob *job = data;
 
-  while (!g_cancellable_is_cancelled (job->cancellable))
+  while (parallel_run_chunk (job))
     {
-      guint start = (guint) g_atomic_int_add (&job->next, (gint) job->chunk);
-
-      if (start >= job->n)
-        break;
-      for (guint i = start; i < MIN (start + job->chunk, job->n); i++)
-        job->func (i, job->user_data);
-      g_atomic_int_add (&job->done, (gint) (MIN (start + job->chunk, job->n) - start));
+      g_mutex_lock (&job->lock);
+      g_cond_signal (&job->cond);
+      g_mutex_unlock (&job->lock);
     }
+  g_mutex_lock (&job->lock);
+  job->n_running--;
+  g_cond_signal (&job->cond);
+  g_mutex_unlock (&job->lock);
   return NULL;
 }
 
@@ -756,24 +787,155 @@ _pt_dataset_parallel_for (guint           n,
   g_autoptr(GPtrArray) threads = g_ptr_array_new ();
 
   g_assert (n <= G_MAXINT / 2);
+  g_mutex_init (&job.lock);
+  g_cond_init (&job.cond);
 
-  for (int t = 1; t < n_threads && (guint) t * job.chunk < n; t++)
-    g_ptr_array_add (threads, g_thread_new ("pt-dataset", parallel_worker, &job));
-
-  /* The calling thread works too, and reports progress between its chunks. */
-  while (!g_cancellable_is_cancelled (cancellable))
+  /* Tiny jobs stay on this thread: a thread hand-off costs more than they do. */
+  for (int t = 1; t < n_threads && (gsize) t * job.chunk * 4 < n; t++)
     {
-      guint start = (guint) g_atomic_int_add (&job.next, (gint) job.chunk);
-
-      if (start >= n)
-        break;
-      for (guint i = start; i < MIN (start + job.chunk, n); i++)
-        func (i, user_data);
-      g_atomic_int_add (&job.done, (gint) (MIN (start + job.chunk, n) - start));
-      if (progress != NULL)
-        progress ((double) g_atomic_int_get (&job.done) / n, progress_data);
+      job.n_running++;
+      g_ptr_array_add (threads, g_thread_new ("pt-dataset", parallel_worker, &job));
     }
+
+  /* The calling thread works too, and alone reports progress: between its
+   * own chunks, then as the workers finish theirs. */
+  while (parallel_run_chunk (&job))
+    if (progress != NULL)
+      progress ((double) g_atomic_int_get (&job.done) / n, progress_data);
+
+  g_mutex_lock (&job.lock);
+  while (job.n_running > 0)
+    {
+      guint before = (guint) g_atomic_int_get (&job.done);
+
+      g_cond_wait (&job.cond, &job.lock);
+      if (progress != NULL && (guint) g_atomic_int_get (&job.done) != before)
+        {
+          g_mutex_unlock (&job.lock);
+          progress ((double) g_atomic_int_get (&job.done) / n, progress_data);
+          g_mutex_lock (&job.lock);
+        }
+    }
+  g_mutex_unlock (&job.lock);
 
   for (guint t = 0; t < threads->len; t++)
     g_thread_join (g_ptr_array_index (threads, t));
+  g_mutex_clear (&job.lock);
+  g_cond_clear (&job.cond);
+}
+
+void
+pt_dataset_compute_channel_stats (PtDataset *self,
+                                  double    *mean,
+                                  double    *std)
+{
+  gsize plane;
+
+  g_return_if_fail (PT_IS_DATASET (self));
+  g_return_if_fail (mean != NULL && std != NULL);
+
+  plane = (gsize) self->height * self->width;
+  for (int c = 0; c < self->channels; c++)
+    {
+      /* Integer sums are exact; a 64-bit sum of squares of bytes holds
+       * more than 2^47 pixels. */
+      guint64 sum = 0, sum2 = 0, count = (guint64) self->n_images * plane;
+
+      for (guint i = 0; i < self->n_images; i++)
+        {
+          const guint8 *p = pt_dataset_get_image (self, i) + c * plane;
+
+          for (gsize k = 0; k < plane; k++)
+            {
+              sum += p[k];
+              sum2 += (guint64) p[k] * p[k];
+            }
+        }
+      if (count == 0)
+        {
+          mean[c] = std[c] = 0.0;
+          continue;
+        }
+      mean[c] = (double) sum / count / 255.0;
+      std[c] = sqrt (MAX ((double) sum2 / count / (255.0 * 255.0) - mean[c] * mean[c], 0.0));
+    }
+}
+
+static guint64
+hash_bytes (const guint8 *p,
+            gsize         len)
+{
+  guint64 h = G_GUINT64_CONSTANT (0xcbf29ce484222325);
+
+  for (gsize k = 0; k < len; k++)
+    h = (h ^ p[k]) * G_GUINT64_CONSTANT (0x100000001b3);
+  return h;
+}
+
+typedef struct {
+  PtDataset *self;
+  guint      index;
+} ImageKey;
+
+static guint
+image_key_hash (gconstpointer key)
+{
+  const ImageKey *k = key;
+  guint64 h = hash_bytes (pt_dataset_get_image (k->self, k->index),
+                          pt_dataset_get_image_size (k->self));
+
+  return (guint) (h ^ (h >> 32));
+}
+
+static gboolean
+image_key_equal (gconstpointer a,
+                 gconstpointer b)
+{
+  const ImageKey *ka = a, *kb = b;
+
+  return memcmp (pt_dataset_get_image (ka->self, ka->index),
+                 pt_dataset_get_image (kb->self, kb->index),
+                 pt_dataset_get_image_size (ka->self)) == 0;
+}
+
+guint
+pt_dataset_count_duplicates (PtDataset *self)
+{
+  g_autoptr(GHashTable) seen = NULL;
+  g_autofree ImageKey *keys = NULL;
+  guint n_duplicates = 0;
+
+  g_return_val_if_fail (PT_IS_DATASET (self), 0);
+
+  seen = g_hash_table_new (image_key_hash, image_key_equal);
+  keys = g_new (ImageKey, MAX (self->n_images, 1));
+  for (guint i = 0; i < self->n_images; i++)
+    {
+      keys[i] = (ImageKey) { self, i };
+      if (!g_hash_table_add (seen, &keys[i]))
+        n_duplicates++;
+    }
+  return n_duplicates;
+}
+
+guint
+pt_dataset_count_constant (PtDataset *self)
+{
+  gsize size;
+  guint n_constant = 0;
+
+  g_return_val_if_fail (PT_IS_DATASET (self), 0);
+
+  size = pt_dataset_get_image_size (self);
+  for (guint i = 0; i < self->n_images; i++)
+    {
+      const guint8 *p = pt_dataset_get_image (self, i);
+      gsize k = 1;
+
+      while (k < size && p[k] == p[0])
+        k++;
+      if (k == size)
+        n_constant++;
+    }
+  return n_constant;
 }

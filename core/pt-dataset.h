@@ -60,7 +60,7 @@ G_DECLARE_FINAL_TYPE (PtDataset, pt_dataset, PT, DATASET, GObject)
 
 GQuark        pt_dataset_error_quark        (void);
 
-/* Opens a dataset split. Errors name the file and the problem. */
+/* Opens a dataset split. Errors name the file and the problem (valid UTF-8). */
 PtDataset    *pt_dataset_open               (const char             *spec,
                                              PtSplit                 split,
                                              const PtDatasetOptions *options,
@@ -117,7 +117,9 @@ const guint  *pt_dataset_get_class_counts   (PtDataset *self);
 /* Hex SHA-256 over the shape, pixels and labels: the identity a run records. */
 const char   *pt_dataset_get_content_hash   (PtDataset *self);
 
-/* Files skipped while loading a folder, each with a one-sentence reason. */
+/* Files skipped while loading a folder, each with a one-sentence reason.
+ * Paths are in the file-name encoding (g_filename_display_name () to show
+ * them); reasons are valid UTF-8. */
 guint         pt_dataset_get_n_quarantined  (PtDataset *self);
 const char   *pt_dataset_get_quarantined_path   (PtDataset *self, guint i);
 const char   *pt_dataset_get_quarantined_reason (PtDataset *self, guint i);
@@ -144,5 +146,15 @@ const guint8 *pt_dataset_get_pixels         (PtDataset *self);
 const int    *pt_dataset_get_labels         (PtDataset *self);
 /* Bytes of one image: C x H x W. */
 gsize         pt_dataset_get_image_size     (PtDataset *self);
+
+/* Sanity report. Per-channel pixel mean and standard deviation on a 0..1
+ * scale (C entries each; the normalisation a training run uses). */
+void          pt_dataset_compute_channel_stats (PtDataset *self,
+                                                double    *mean,
+                                                double    *std);
+/* Images that repeat an earlier image byte for byte. */
+guint         pt_dataset_count_duplicates   (PtDataset *self);
+/* Images whose pixels all have one value (blank frames, failed scans). */
+guint         pt_dataset_count_constant     (PtDataset *self);
 
 G_END_DECLS

@@ -374,6 +374,12 @@ pt_image_load_square (const char  *path,
                    _("“%s” cannot be read: %s."), path, g_strerror (saved));
       return NULL;
     }
+  if (S_ISDIR (st.st_mode))
+    {
+      g_set_error (error, PT_DATASET_ERROR, PT_DATASET_ERROR_UNSUPPORTED,
+                   _("“%s” is a folder, not an image file (folders inside a class folder are not read)."), path);
+      return NULL;
+    }
   if (!S_ISREG (st.st_mode))
     {
       g_set_error (error, PT_DATASET_ERROR, PT_DATASET_ERROR_UNSUPPORTED,

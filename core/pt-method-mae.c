@@ -167,7 +167,6 @@ mae_step (PtMethod      *method,
           GError       **error)
 {
   PtMethodMae *self = (PtMethodMae *) method;
-  const PtMethodConfig *c = pt_method_get_config (method);
   const PtVitConfig *e = &self->mconfig.encoder;
   int B = batch->batch_size, N = self->mae.encoder.n_patches, D = e->dim;
   int K = pt_mae_n_keep (N, pt_method_get_param (method, "mask_ratio"));
@@ -231,7 +230,6 @@ mae_step (PtMethod      *method,
   pt_step_result_add_stat (result, "feature_std", pt_embedding_std (self->features, B, D));
   if (B >= 2 && pt_effective_rank (self->features, B, D, &erank, NULL))
     pt_step_result_add_stat (result, "effective_rank", erank);
-  (void) c;
   return TRUE;
 }
 

@@ -486,10 +486,19 @@ pt_cnn_apply (PtTape      *tape,
   h = pt_op_nchw_to_nhwc (tape, x);
   for (int i = 0; i < 4; i++)
     {
+      const PtBatchNorm *bn = &cnn->bn[i];
+
       h = pt_conv2d_apply (tape, params, &cnn->conv[i], h);
-      h = pt_batchnorm_apply (tape, params, &cnn->bn[i], h, TRUE);
       if (i == 1 || i == 2)
-        h = pt_op_maxpool2d (tape, h, 2, 2);
+        /* BN -> ReLU -> 2x2 max-pool fused: the full-size activation and
+         * its gradient are never stored. */
+        h = pt_op_batchnorm_relu_maxpool (tape, h, pt_params_tensor (params, bn->weight),
+                                          pt_params_tensor (params, bn->bias),
+                                          pt_params_data (params, bn->running_mean),
+                                          pt_params_data (params, bn->running_var),
+                                          bn->momentum, bn->eps, 2, 2);
+      else
+        h = pt_batchnorm_apply (tape, params, bn, h, TRUE);
     }
   return pt_op_global_avgpool (tape, h);
 }

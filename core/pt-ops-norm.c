@@ -168,30 +168,29 @@ bn_apply_run (gsize    begin,
 gsize
 pt_batchnorm_work_doubles (int C)
 {
-  return (gsize) PT_BN_RANGES * 2 * C + 2 * C + 2 * C;
+  /* partials, two double sums, then up to 5 float vectors (3 C doubles) */
+  return (gsize) PT_BN_RANGES * 2 * C + 2 * C + 3 * C;
 }
 
-void
-pt_batchnorm_forward (float       *out,           /* [N,C] */
-                      float       *mean,          /* [C] */
-                      float       *rstd,          /* [C] */
-                      const float *inp,           /* [N,C] */
-                      const float *weight,        /* [C] or NULL */
-                      const float *bias,          /* [C] or NULL */
-                      float       *running_mean,  /* [C] or NULL */
-                      float       *running_var,   /* [C] or NULL */
-                      int          N,
-                      int          C,
-                      float        eps,
-                      float        momentum,
-                      gboolean     training,
-                      gboolean     relu,
-                      double      *work)
+/* Statistics (batch or running), running update, and the folded affine
+ * y = x * scale + shift. */
+static void
+bn_prepare (float       *mean,
+            float       *rstd,
+            float       *scale,
+            float       *shift,
+            const float *inp,
+            const float *weight,
+            const float *bias,
+            float       *running_mean,
+            float       *running_var,
+            int          N,
+            int          C,
+            float        eps,
+            float        momentum,
+            gboolean     training,
+            double      *work)
 {
-  float *scale = (float *) (work + (gsize) PT_BN_RANGES * 2 * C + 2 * C);
-  float *shift = scale + C;
-  BnApplyJob aj = { out, inp, scale, shift, C, relu };
-
   if (training || running_mean == NULL)
     {
       double *partials = work;
@@ -229,6 +228,31 @@ pt_batchnorm_forward (float       *out,           /* [N,C] */
       scale[c] = rstd[c] * (weight != NULL ? weight[c] : 1.0f);
       shift[c] = (bias != NULL ? bias[c] : 0.0f) - mean[c] * scale[c];
     }
+}
+
+void
+pt_batchnorm_forward (float       *out,           /* [N,C] */
+                      float       *mean,          /* [C] */
+                      float       *rstd,          /* [C] */
+                      const float *inp,           /* [N,C] */
+                      const float *weight,        /* [C] or NULL */
+                      const float *bias,          /* [C] or NULL */
+                      float       *running_mean,  /* [C] or NULL */
+                      float       *running_var,   /* [C] or NULL */
+                      int          N,
+                      int          C,
+                      float        eps,
+                      float        momentum,
+                      gboolean     training,
+                      gboolean     relu,
+                      double      *work)
+{
+  float *scale = (float *) (work + (gsize) PT_BN_RANGES * 2 * C + 2 * C);
+  float *shift = scale + C;
+  BnApplyJob aj = { out, inp, scale, shift, C, relu };
+
+  bn_prepare (mean, rstd, scale, shift, inp, weight, bias, running_mean, running_var, N, C,
+              eps, momentum, training, work);
   pt_par (N, C, bn_apply_run, &aj);
 }
 
@@ -387,6 +411,282 @@ pt_l2_normalize_backward (float       *dinp,
     }
 }
 
+/* ---- batchnorm + relu + max-pool, fused ------------------------------- */
+
+typedef struct
+{
+  float        *out;
+  gint32       *argmax;
+  float        *dinp;
+  const float  *dout;
+  const float  *inp;
+  const float  *scale;
+  const float  *shift;
+  const float  *mean;
+  const float  *rstd;
+  const float  *k;       /* backward: weight * rstd */
+  const float  *a;       /* backward: mean of g */
+  const float  *bt;      /* backward: mean of g * xhat */
+  double       *partials;
+  int           B, H, W, C, K, stride, OH, OW;
+  gboolean      training;
+} BrpJob;
+
+PT_HOT static void
+brp_forward_run (gsize    begin,
+                 gsize    end,
+                 gpointer data)
+{
+  BrpJob *j = data;
+  int C = j->C, K = j->K;
+  const float *restrict scale = j->scale;
+  const float *restrict shift = j->shift;
+
+  for (gsize b = begin; b < end; b++)
+    for (int oy = 0; oy < j->OH; oy++)
+      for (int ox = 0; ox < j->OW; ox++)
+        {
+          gsize o = ((b * j->OH + oy) * j->OW + ox) * C;
+          float *restrict out = j->out + o;
+          gint32 *restrict am = j->argmax + o;
+
+          for (int ky = 0; ky < K; ky++)
+            for (int kx = 0; kx < K; kx++)
+              {
+                gsize i = ((b * j->H + oy * j->stride + ky) * j->W + ox * j->stride + kx) * C;
+                const float *restrict in = j->inp + i;
+                gint32 base = (gint32) i;
+
+                if (ky == 0 && kx == 0)
+                  for (int c = 0; c < C; c++)
+                    {
+                      float y = in[c] * scale[c] + shift[c];
+
+                      out[c] = y > 0.0f ? y : 0.0f;
+                      am[c] = base + c;
+                    }
+                else
+                  for (int c = 0; c < C; c++)
+                    {
+                      float y = in[c] * scale[c] + shift[c];
+                      gboolean gt = y > out[c];
+
+                      out[c] = gt ? y : out[c];
+                      am[c] = gt ? base + c : am[c];
+                    }
+              }
+        }
+}
+
+/* Gradient reaching the winner of pooled output o (0 where the ReLU was off). */
+static inline float
+brp_g (const BrpJob *j,
+       gsize         o,
+       int           c,
+       float        *x_out)
+{
+  float x = j->inp[j->argmax[o]];
+
+  *x_out = x;
+  return x * j->scale[c] + j->shift[c] > 0.0f ? j->dout[o] : 0.0f;
+}
+
+/* Sums over pooled outputs, fixed ranges of pooled pixels. */
+static void
+brp_sums_run (gsize    begin,
+              gsize    end,
+              gpointer data)
+{
+  BrpJob *j = data;
+  int C = j->C;
+  gsize P = (gsize) j->B * j->OH * j->OW;
+
+  for (gsize r = begin; r < end; r++)
+    {
+      double *s1 = j->partials + r * 2 * C, *s2 = s1 + C;
+      gsize p0 = P * r / PT_BN_RANGES, p1 = P * (r + 1) / PT_BN_RANGES;
+
+      memset (s1, 0, 2 * C * sizeof (double));
+      for (gsize p = p0; p < p1; p++)
+        for (int c = 0; c < C; c++)
+          {
+            float x, g = brp_g (j, p * C + c, c, &x);
+
+            if (g != 0.0f)
+              {
+                s1[c] += g;
+                s2[c] += (double) g * (x - j->mean[c]) * j->rstd[c];
+              }
+          }
+    }
+}
+
+/* dinp for a range of images: the dense batchnorm terms, then the pooled
+ * gradient scattered to the winners. */
+PT_HOT static void
+brp_backward_run (gsize    begin,
+                  gsize    end,
+                  gpointer data)
+{
+  BrpJob *j = data;
+  int C = j->C;
+  gsize plane = (gsize) j->H * j->W, pooled = (gsize) j->OH * j->OW;
+
+  for (gsize b = begin; b < end; b++)
+    {
+      if (j->training)
+        {
+          const float *restrict mean = j->mean;
+          const float *restrict rstd = j->rstd;
+          const float *restrict k = j->k;
+          const float *restrict a = j->a;
+          const float *restrict bt = j->bt;
+
+          for (gsize i = b * plane; i < (b + 1) * plane; i++)
+            {
+              const float *restrict x = j->inp + i * C;
+              float *restrict dx = j->dinp + i * C;
+
+              for (int c = 0; c < C; c++)
+                dx[c] -= k[c] * (a[c] + (x[c] - mean[c]) * rstd[c] * bt[c]);
+            }
+        }
+      for (gsize p = b * pooled; p < (b + 1) * pooled; p++)
+        for (int c = 0; c < C; c++)
+          {
+            gsize o = p * C + c;
+            float x, g = brp_g (j, o, c, &x);
+
+            if (g != 0.0f)
+              j->dinp[j->argmax[o]] += j->k[c] * g;
+          }
+    }
+}
+
+void
+pt_batchnorm_relu_maxpool_forward (float       *out,
+                                   gint32      *argmax,
+                                   float       *mean,
+                                   float       *rstd,
+                                   const float *inp,
+                                   const float *weight,
+                                   const float *bias,
+                                   float       *running_mean,
+                                   float       *running_var,
+                                   int          B,
+                                   int          H,
+                                   int          W,
+                                   int          C,
+                                   int          K,
+                                   int          stride,
+                                   float        eps,
+                                   float        momentum,
+                                   gboolean     training,
+                                   double      *work)
+{
+  float *scale = (float *) (work + (gsize) PT_BN_RANGES * 2 * C + 2 * C);
+  float *shift = scale + C;
+  BrpJob j = { 0 };
+
+  g_assert ((gsize) B * H * W * C <= G_MAXINT32);
+  bn_prepare (mean, rstd, scale, shift, inp, weight, bias, running_mean, running_var,
+              B * H * W, C, eps, momentum, training, work);
+  j.out = out;
+  j.argmax = argmax;
+  j.inp = inp;
+  j.scale = scale;
+  j.shift = shift;
+  j.B = B;
+  j.H = H;
+  j.W = W;
+  j.C = C;
+  j.K = K;
+  j.stride = stride;
+  j.OH = pt_conv_out_size (H, K, stride, 0);
+  j.OW = pt_conv_out_size (W, K, stride, 0);
+  pt_par (B, (gsize) H * W * C, brp_forward_run, &j);
+}
+
+void
+pt_batchnorm_relu_maxpool_backward (float        *dinp,
+                                    float        *dweight,
+                                    float        *dbias,
+                                    const float  *dout,
+                                    const gint32 *argmax,
+                                    const float  *inp,
+                                    const float  *mean,
+                                    const float  *rstd,
+                                    const float  *weight,
+                                    const float  *bias,
+                                    int           B,
+                                    int           H,
+                                    int           W,
+                                    int           C,
+                                    int           K,
+                                    int           stride,
+                                    gboolean      training,
+                                    double       *work)
+{
+  double *partials = work;
+  double *s1 = partials + (gsize) PT_BN_RANGES * 2 * C, *s2 = s1 + C;
+  float *tmp = (float *) (work + (gsize) PT_BN_RANGES * 2 * C + 2 * C);
+  float *scale = tmp, *shift = tmp + C, *k = tmp + 2 * C, *a = tmp + 3 * C, *bt = tmp + 4 * C;
+  int N = B * H * W;
+  BrpJob j = { 0 };
+
+  for (int c = 0; c < C; c++)
+    {
+      scale[c] = rstd[c] * (weight != NULL ? weight[c] : 1.0f);
+      shift[c] = (bias != NULL ? bias[c] : 0.0f) - mean[c] * scale[c];
+      k[c] = scale[c];
+    }
+  j.argmax = (gint32 *) argmax;
+  j.dinp = dinp;
+  j.dout = dout;
+  j.inp = inp;
+  j.scale = scale;
+  j.shift = shift;
+  j.mean = mean;
+  j.rstd = rstd;
+  j.k = k;
+  j.a = a;
+  j.bt = bt;
+  j.partials = partials;
+  j.B = B;
+  j.H = H;
+  j.W = W;
+  j.C = C;
+  j.K = K;
+  j.stride = stride;
+  j.OH = pt_conv_out_size (H, K, stride, 0);
+  j.OW = pt_conv_out_size (W, K, stride, 0);
+  j.training = training;
+
+  pt_par (PT_BN_RANGES, (gsize) B * j.OH * j.OW * C / PT_BN_RANGES + 1, brp_sums_run, &j);
+  memset (s1, 0, 2 * C * sizeof (double));
+  for (int r = 0; r < PT_BN_RANGES; r++)
+    for (int c = 0; c < C; c++)
+      {
+        s1[c] += partials[(gsize) r * 2 * C + c];
+        s2[c] += partials[(gsize) r * 2 * C + C + c];
+      }
+  if (dbias != NULL)
+    for (int c = 0; c < C; c++)
+      dbias[c] += (float) s1[c];
+  if (dweight != NULL)
+    for (int c = 0; c < C; c++)
+      dweight[c] += (float) s2[c];
+  if (dinp != NULL)
+    {
+      for (int c = 0; c < C; c++)
+        {
+          a[c] = (float) (s1[c] / N);
+          bt[c] = (float) (s2[c] / N);
+        }
+      pt_par (B, (gsize) H * W * C, brp_backward_run, &j);
+    }
+}
+
 /* ---- tape wrappers ------------------------------------------------------ */
 
 typedef struct
@@ -491,4 +791,84 @@ pt_op_cosine_similarity (PtTape   *tape,
   PtTensor *bn = a == b ? an : pt_op_l2_normalize (tape, b);
 
   return pt_op_matmul (tape, an, bn, TRUE);
+}
+
+typedef struct
+{
+  float  *mean;
+  float  *rstd;
+  gint32 *argmax;
+  PtTape *tape;
+} BrpCtx;
+
+static void
+batchnorm_relu_maxpool_backward (PtTapeNode *node)
+{
+  PtTensor *x = node->in[0], *w = node->in[1], *b = node->in[2];
+  BrpCtx *ctx = node->ctx;
+  int C = x->shape[3];
+
+  pt_batchnorm_relu_maxpool_backward (
+    x->requires_grad ? pt_tensor_ensure_grad (x) : NULL,
+    w != NULL && w->requires_grad ? pt_tensor_ensure_grad (w) : NULL,
+    b != NULL && b->requires_grad ? pt_tensor_ensure_grad (b) : NULL,
+    node->out->grad, ctx->argmax, x->data, ctx->mean, ctx->rstd,
+    w != NULL ? w->data : NULL, b != NULL ? b->data : NULL,
+    x->shape[0], x->shape[1], x->shape[2], C, node->iarg[1], node->iarg[2], node->iarg[0],
+    pt_tape_get_scratch (ctx->tape, pt_batchnorm_work_doubles (C) * sizeof (double)));
+}
+
+PtTensor *
+pt_op_batchnorm_relu_maxpool (PtTape   *tape,
+                              PtTensor *x,
+                              PtTensor *weight,
+                              PtTensor *bias,
+                              float    *running_mean,
+                              float    *running_var,
+                              float     momentum,
+                              float     eps,
+                              int       k,
+                              int       stride)
+{
+  gboolean training = pt_tape_get_training (tape) || running_mean == NULL;
+  PtTensor *out, *in[3] = { x, weight, bias };
+  PtTapeNode *node;
+  BrpCtx *ctx;
+  int C, shape[4];
+
+  g_return_val_if_fail (x->ndim == 4 && k >= 1 && stride >= 1, NULL);
+  C = x->shape[3];
+  g_return_val_if_fail (weight == NULL || weight->numel == (gsize) C, NULL);
+  g_return_val_if_fail (bias == NULL || bias->numel == (gsize) C, NULL);
+  g_return_val_if_fail ((running_mean == NULL) == (running_var == NULL), NULL);
+  g_return_val_if_fail (!training || x->numel / C > 1, NULL);
+  shape[0] = x->shape[0];
+  shape[1] = pt_conv_out_size (x->shape[1], k, stride, 0);
+  shape[2] = pt_conv_out_size (x->shape[2], k, stride, 0);
+  shape[3] = C;
+  g_return_val_if_fail (shape[1] > 0 && shape[2] > 0, NULL);
+
+  out = pt_op_new_out (tape, 4, shape);
+  ctx = pt_tape_alloc (tape, sizeof (BrpCtx));
+  ctx->mean = pt_tape_alloc (tape, 2 * C * sizeof (float));
+  ctx->rstd = ctx->mean + C;
+  ctx->argmax = pt_tape_alloc (tape, out->numel * sizeof (gint32));
+  ctx->tape = tape;
+  pt_batchnorm_relu_maxpool_forward (out->data, ctx->argmax, ctx->mean, ctx->rstd, x->data,
+                                     weight != NULL ? weight->data : NULL,
+                                     bias != NULL ? bias->data : NULL,
+                                     running_mean, running_var, x->shape[0], x->shape[1],
+                                     x->shape[2], C, k, stride, eps, momentum, training,
+                                     pt_tape_get_scratch (tape, pt_batchnorm_work_doubles (C)
+                                                                * sizeof (double)));
+  node = pt_tape_record (tape, "batchnorm_relu_maxpool", batchnorm_relu_maxpool_backward,
+                         out, 3, in);
+  if (node != NULL)
+    {
+      node->ctx = ctx;
+      node->iarg[0] = training;
+      node->iarg[1] = k;
+      node->iarg[2] = stride;
+    }
+  return out;
 }

@@ -443,19 +443,83 @@ typedef struct
 /* Work floats per (image, head) pair: a transposed K or V of the head. */
 #define ATT_STACK_FLOATS 8192
 
-/* dst[d*T + t] = src[t*ld + d]: one head's keys or values, transposed so the
- * score loops run over t in unit stride (they vectorize without
- * reassociating sums). */
+/* dst[d*Tp + t] = src[t*ld + d] for t < T, 0 up to Tp (T rounded up to 8):
+ * one head's keys or values, transposed and padded so the score loops run
+ * over t in whole vectors (and vectorize without reassociating sums). */
 static inline void
 transpose_head (float       *restrict dst,
                 const float *restrict src,
                 int          T,
+                int          Tp,
                 int          dh,
                 int          ld)
 {
-  for (int t = 0; t < T; t++)
-    for (int d = 0; d < dh; d++)
-      dst[(gsize) d * T + t] = src[(gsize) t * ld + d];
+  for (int d = 0; d < dh; d++)
+    {
+      for (int t = 0; t < T; t++)
+        dst[(gsize) d * Tp + t] = src[(gsize) t * ld + d];
+      for (int t = T; t < Tp; t++)
+        dst[(gsize) d * Tp + t] = 0.0f;
+    }
+}
+
+/* dst[0, dh) += sum_k coef[k * cs] * rows[k * rs + (0, dh)], k < n, in
+ * order. With nv = dh / 8 a constant 1..4 (inlined per case) the sums stay
+ * in registers instead of a load and store per term. */
+static inline __attribute__ ((always_inline)) void
+accumulate_rows_v (float       *dst,
+                   const float *coef,
+                   gsize        cs,
+                   const float *rows,
+                   gsize        rs,
+                   int          n,
+                   int          nv)
+{
+  PtV8f acc[4] = { { 0 } };
+
+  for (int k = 0; k < n; k++)
+    {
+      float c = coef[k * cs];
+
+      for (int v = 0; v < nv; v++)
+        acc[v] += c * v8_load (rows + k * rs + 8 * v);
+    }
+  for (int v = 0; v < nv; v++)
+    v8_store (dst + 8 * v, v8_load (dst + 8 * v) + acc[v]);
+}
+
+static inline void
+accumulate_rows (float       *dst,
+                 const float *coef,
+                 gsize        cs,
+                 const float *rows,
+                 gsize        rs,
+                 int          n,
+                 int          dh)
+{
+  switch (dh)
+    {
+    case 8:
+      accumulate_rows_v (dst, coef, cs, rows, rs, n, 1);
+      break;
+    case 16:
+      accumulate_rows_v (dst, coef, cs, rows, rs, n, 2);
+      break;
+    case 24:
+      accumulate_rows_v (dst, coef, cs, rows, rs, n, 3);
+      break;
+    case 32:
+      accumulate_rows_v (dst, coef, cs, rows, rs, n, 4);
+      break;
+    default:
+      for (int k = 0; k < n; k++)
+        {
+          float c = coef[k * cs];
+
+          for (int e = 0; e < dh; e++)
+            dst[e] += c * rows[k * rs + e];
+        }
+    }
 }
 
 PT_HOT static void
@@ -466,8 +530,9 @@ attention_forward_run (gsize    begin,
   AttJob *j = data;
   int T = j->T, D = j->D, NH = j->NH, dh = D / NH, D3 = 3 * D;
   float scale = 1.0f / sqrtf ((float) dh);
-  float stack[ATT_STACK_FLOATS];
-  float *kt = (gsize) dh * T <= ATT_STACK_FLOATS ? stack : g_new (float, (gsize) dh * T);
+  int Tp = (T + 7) / 8 * 8;
+  float stack[ATT_STACK_FLOATS], srow[PT_ATTENTION_MAX_T + 8];
+  float *kt = (gsize) dh * Tp <= ATT_STACK_FLOATS ? stack : g_new (float, (gsize) dh * Tp);
 
   for (gsize bh = begin; bh < end; bh++)
     {
@@ -475,7 +540,7 @@ attention_forward_run (gsize    begin,
       int h = (int) (bh % NH);
       const float *base = j->qkv + b * T * D3 + h * dh;
 
-      transpose_head (kt, base + D, T, dh, D3);
+      transpose_head (kt, base + D, T, Tp, dh, D3);
       for (int i = 0; i < T; i++)
         {
           const float *restrict q = base + (gsize) i * D3;
@@ -483,36 +548,30 @@ attention_forward_run (gsize    begin,
           float *restrict o = j->out + (b * T + i) * D + h * dh;
           float mx = -INFINITY, sum = 0.0f, inv;
 
-          for (int t = 0; t < T; t++)
-            row[t] = 0.0f;
+          for (int t = 0; t < Tp; t++)
+            srow[t] = 0.0f;
           for (int d = 0; d < dh; d++)
             {
-              const float *restrict k = kt + (gsize) d * T;
+              const float *restrict k = kt + (gsize) d * Tp;
               float qd = q[d] * scale;
 
-              for (int t = 0; t < T; t++)
-                row[t] += qd * k[t];
+              for (int t = 0; t < Tp; t++)
+                srow[t] += qd * k[t];
             }
           for (int t = 0; t < T; t++)
-            mx = MAX (mx, row[t]);
+            mx = MAX (mx, srow[t]);
           for (int t = 0; t < T; t++)
-            row[t] -= mx;
-          exp_neg_inplace (row, T);
+            srow[t] -= mx;
+          exp_neg_inplace (srow, T);
           for (int t = 0; t < T; t++)
-            sum += row[t];
+            sum += srow[t];
           inv = 1.0f / sum;
           for (int t = 0; t < T; t++)
-            row[t] *= inv;
+            row[t] = srow[t] * inv;
+          /* o_i = sum_t p_t v_t */
           for (int d = 0; d < dh; d++)
             o[d] = 0.0f;
-          for (int t = 0; t < T; t++)
-            {
-              const float *restrict v = base + (gsize) t * D3 + 2 * D;
-              float p = row[t];
-
-              for (int d = 0; d < dh; d++)
-                o[d] += p * v[d];
-            }
+          accumulate_rows (o, row, 1, base + 2 * D, D3, T, dh);
         }
     }
   if (kt != stack)
@@ -543,61 +602,53 @@ attention_backward_run (gsize    begin,
   AttJob *j = data;
   int T = j->T, D = j->D, NH = j->NH, dh = D / NH, D3 = 3 * D;
   float scale = 1.0f / sqrtf ((float) dh);
-  float dp[PT_ATTENTION_MAX_T], stack[ATT_STACK_FLOATS];
-  float *vt = (gsize) dh * T <= ATT_STACK_FLOATS ? stack : g_new (float, (gsize) dh * T);
+  int Tp = (T + 7) / 8 * 8;
+  float stack[ATT_STACK_FLOATS];
+  gsize need = (gsize) dh * Tp + (gsize) T * Tp;
+  float *vt = need <= ATT_STACK_FLOATS ? stack : g_new (float, need);
+  float *ds = vt + (gsize) dh * Tp;     /* [T, Tp]: d(scores) of one head */
 
   for (gsize bh = begin; bh < end; bh++)
     {
       gsize b = bh / NH;
       int h = (int) (bh % NH);
       const float *base = j->qkv + b * T * D3 + h * dh;
+      const float *att = j->catt + bh * T * T;
+      const float *gbase = j->dout + b * T * D + h * dh;
       float *dbase = j->out + b * T * D3 + h * dh;
 
-      transpose_head (vt, base + 2 * D, T, dh, D3);
+      transpose_head (vt, base + 2 * D, T, Tp, dh, D3);
       for (int i = 0; i < T; i++)
         {
-          const float *restrict q = base + (gsize) i * D3;
-          const float *restrict row = j->catt + (bh * T + i) * T;
-          const float *restrict g = j->dout + (b * T + i) * D + h * dh;
-          float *restrict dq = dbase + (gsize) i * D3;
+          const float *restrict row = att + (gsize) i * T;
+          const float *restrict g = gbase + (gsize) i * D;
+          float *restrict dp = ds + (gsize) i * Tp;
           float s = 0.0f;
 
-          /* o_i = sum_t p_t v_t: dp_t = g . v_t, dv_t += p_t g */
-          for (int t = 0; t < T; t++)
+          /* o_i = sum_t p_t v_t: dp_t = g . v_t */
+          for (int t = 0; t < Tp; t++)
             dp[t] = 0.0f;
           for (int d = 0; d < dh; d++)
             {
-              const float *restrict v = vt + (gsize) d * T;
+              const float *restrict v = vt + (gsize) d * Tp;
               float gd = g[d];
 
-              for (int t = 0; t < T; t++)
+              for (int t = 0; t < Tp; t++)
                 dp[t] += gd * v[t];
             }
           for (int t = 0; t < T; t++)
-            {
-              float *restrict dv = dbase + (gsize) t * D3 + 2 * D;
-              float p = row[t];
-
-              for (int d = 0; d < dh; d++)
-                dv[d] += p * g[d];
-            }
-          for (int t = 0; t < T; t++)
             s += dp[t] * row[t];
-          /* softmax backward, then s_t = scale q . k_t */
+          /* softmax backward, times the 1/sqrt (dh) of the scores */
           for (int t = 0; t < T; t++)
             dp[t] = row[t] * (dp[t] - s) * scale;
-          for (int t = 0; t < T; t++)
-            {
-              const float *restrict k = base + (gsize) t * D3 + D;
-              float *restrict dk = dbase + (gsize) t * D3 + D;
-              float ds = dp[t];
-
-              for (int d = 0; d < dh; d++)
-                {
-                  dq[d] += ds * k[d];
-                  dk[d] += ds * q[d];
-                }
-            }
+        }
+      /* dq_i = sum_t ds_it k_t, dk_t = sum_i ds_it q_i, dv_t = sum_i p_it g_i */
+      for (int i = 0; i < T; i++)
+        accumulate_rows (dbase + (gsize) i * D3, ds + (gsize) i * Tp, 1, base + D, D3, T, dh);
+      for (int t = 0; t < T; t++)
+        {
+          accumulate_rows (dbase + (gsize) t * D3 + D, ds + t, Tp, base, D3, T, dh);
+          accumulate_rows (dbase + (gsize) t * D3 + 2 * D, att + t, T, gbase, D, T, dh);
         }
     }
   if (vt != stack)

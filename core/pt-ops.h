@@ -13,6 +13,16 @@
  * weights keep PyTorch's layout (conv {OC, C, K, K}, linear {OUT, IN}).
  * Rows-and-columns ops ({N, D}) treat any tensor as shape[0] rows of
  * numel / shape[0] columns unless said otherwise.
+ *
+ * Adding a family of ops (e.g. transformer ops): put kernels and wrappers in
+ * core/pt-ops-<family>.c with their declarations in core/pt-ops-<family>.h,
+ * follow the recipe in pt-autograd.h, and use core/pt-ops-private.h:
+ * pt_par() (parallel loop with a small-size cutoff), PT_HOT (AVX2 clone of
+ * a hot loop), pt_op_new_out(), pt_rows()/pt_cols(); large products go
+ * through pt_sgemm() (pt-parallel.h); temporary buffers come from
+ * pt_tape_alloc() (lives until reset) or pt_tape_get_scratch() (one call).
+ * Then add a gradient check to tests/core/test-ops.c (or a new test file)
+ * and a PyTorch case to tests/fixtures/make_fixtures.py.
  */
 #pragma once
 
@@ -35,7 +45,7 @@ void  pt_matmul_backward   (float *da, float *db, const float *dout,
                             const float *a, const float *b,
                             int M, int K, int N, gboolean trans_b);
 void  pt_relu_forward      (float *out, const float *inp, gsize n);
-/* out is the forward output (its sign gives the mask); may alias dinp's input? no. */
+/* out is the forward output: its sign gives the mask. */
 void  pt_relu_backward     (float *dinp, const float *dout, const float *out, gsize n);
 
 /* ---- kernels: pt-ops-conv.c (NHWC) ------------------------------------ */
@@ -85,6 +95,23 @@ void  pt_batchnorm_backward (float *dinp, float *dweight, float *dbias, const fl
                              const float *out, const float *inp, const float *mean,
                              const float *rstd, const float *weight,
                              int N, int C, gboolean training, gboolean relu, double *work);
+/* Fused batchnorm -> ReLU -> max-pool (K x K, stride, no padding) over NHWC
+ * inp[B,H,W,C]: out[B,OH,OW,C], argmax as in pt_maxpool2d_forward. Neither
+ * the normalized activations nor their gradient are stored: backward
+ * recomputes the ReLU mask of each window's winner from inp. Same numbers
+ * as the three ops in sequence. work: pt_batchnorm_work_doubles (C). */
+void  pt_batchnorm_relu_maxpool_forward (float *out, gint32 *argmax, float *mean, float *rstd,
+                                         const float *inp, const float *weight,
+                                         const float *bias, float *running_mean,
+                                         float *running_var, int B, int H, int W, int C,
+                                         int K, int stride, float eps, float momentum,
+                                         gboolean training, double *work);
+void  pt_batchnorm_relu_maxpool_backward (float *dinp, float *dweight, float *dbias,
+                                          const float *dout, const gint32 *argmax,
+                                          const float *inp, const float *mean,
+                                          const float *rstd, const float *weight,
+                                          const float *bias, int B, int H, int W, int C,
+                                          int K, int stride, gboolean training, double *work);
 /* out[N,D] = inp / max (||inp row||, eps) (PyTorch F.normalize); norms[N]. */
 void  pt_l2_normalize_forward  (float *out, float *norms, const float *inp,
                                 int N, int D, float eps);
@@ -152,6 +179,11 @@ PtTensor *pt_op_global_avgpool (PtTape *tape, PtTensor *x);
 PtTensor *pt_op_batchnorm      (PtTape *tape, PtTensor *x, PtTensor *weight, PtTensor *bias,
                                 float *running_mean, float *running_var,
                                 float momentum, float eps, gboolean relu);
+/* Batchnorm (as above) -> ReLU -> max-pool k x k / stride, fused; x {B,H,W,C}. */
+PtTensor *pt_op_batchnorm_relu_maxpool (PtTape *tape, PtTensor *x, PtTensor *weight,
+                                        PtTensor *bias, float *running_mean,
+                                        float *running_var, float momentum, float eps,
+                                        int k, int stride);
 PtTensor *pt_op_l2_normalize   (PtTape *tape, PtTensor *x);
 /* Cosine similarities of the rows of a[N,D] and b[M,D]: {N,M}. */
 PtTensor *pt_op_cosine_similarity (PtTape *tape, PtTensor *a, PtTensor *b);

@@ -1,6 +1,7 @@
 /* pt-parallel.c: a persistent thread pool and the serialized sgemm. */
 #include "pt-parallel.h"
 
+#include <string.h>
 #include <cblas.h>
 
 #include "pt-threads.h"
@@ -22,7 +23,7 @@ typedef struct
 static PtPool pool;
 static GMutex call_lock;        /* one pt_parallel_for at a time */
 static GMutex blas_lock;
-static __thread gboolean in_worker;
+static __thread gboolean in_worker;   /* a pool thread, or a caller inside a call */
 
 static void
 run_part (PtParallelFunc fn,
@@ -98,6 +99,7 @@ pt_parallel_for (gsize           n,
     }
 
   g_mutex_lock (&call_lock);
+  in_worker = TRUE;   /* nested calls from fn run inline instead of deadlocking */
   g_mutex_lock (&pool.lock);
   while (pool.n_workers < n_parts - 1)
     {
@@ -126,12 +128,14 @@ pt_parallel_for (gsize           n,
   while (pool.pending > 0)
     g_cond_wait (&pool.done_cond, &pool.lock);
   g_mutex_unlock (&pool.lock);
+  in_worker = FALSE;
   g_mutex_unlock (&call_lock);
 }
 
 typedef struct
 {
-  gboolean     trans_a, trans_b, split_m;
+  gboolean     trans_a, trans_b, split_m, split_k;
+  float       *partial;   /* split_k: (n_parts - 1) m x n results */
   int          m, n, k;
   float        alpha, beta;
   const float *a, *b;
@@ -149,15 +153,38 @@ gemm_part_run (gsize    begin,
 
   for (gsize part = begin; part < end; part++)
     {
-      int dim = j->split_m ? j->m : j->n;
+      int dim = j->split_k ? j->k : j->split_m ? j->m : j->n;
       /* Part boundaries rounded to 16 for the kernels' blocking. */
       int p0 = (int) ((gsize) dim * part / j->n_parts) / 16 * 16;
       int p1 = part + 1 == (gsize) j->n_parts ? dim
                : (int) ((gsize) dim * (part + 1) / j->n_parts) / 16 * 16;
 
-      if (p1 <= p0)
+      if (p1 <= p0 && !j->split_k)
         continue;
-      if (j->split_m)
+      if (j->split_k)
+        {
+          /* Part 0 accumulates into C with beta; the others into their own
+           * buffer, summed afterwards in part order (deterministic). */
+          float *dst = part == 0 ? j->c : j->partial + (part - 1) * (gsize) j->m * j->n;
+          int ld = part == 0 ? j->ldc : j->n;
+
+          if (p1 <= p0)
+            {
+              if (part > 0)
+                memset (dst, 0, (gsize) j->m * j->n * sizeof (float));
+              else
+                for (int i = 0; i < j->m; i++)
+                  for (int q = 0; q < j->n; q++)
+                    dst[(gsize) i * ld + q] *= j->beta;
+              continue;
+            }
+          cblas_sgemm (CblasRowMajor, j->trans_a ? CblasTrans : CblasNoTrans,
+                       j->trans_b ? CblasTrans : CblasNoTrans, j->m, j->n, p1 - p0, j->alpha,
+                       j->trans_a ? j->a + (gsize) p0 * j->lda : j->a + p0, j->lda,
+                       j->trans_b ? j->b + p0 : j->b + (gsize) p0 * j->ldb, j->ldb,
+                       part == 0 ? j->beta : 0.0f, dst, ld);
+        }
+      else if (j->split_m)
         cblas_sgemm (CblasRowMajor, j->trans_a ? CblasTrans : CblasNoTrans,
                      j->trans_b ? CblasTrans : CblasNoTrans, p1 - p0, j->n, j->k, j->alpha,
                      j->trans_a ? j->a + p0 : j->a + (gsize) p0 * j->lda, j->lda,
@@ -193,10 +220,39 @@ pt_sgemm (gboolean     trans_a,
     return;
   g_mutex_lock (&blas_lock);
   if (n_threads > 1 && pt_threads_blas_uses_pool () && flops >= 4e6 &&
-      MAX (m, n) >= 32 * n_threads)
+      k >= 4 * MAX (m, n) && (gsize) m * n <= ((gsize) 1 << 20))
     {
-      GemmJob job = { trans_a, trans_b, m >= n, m, n, k, alpha, beta, a, b, c, lda, ldb, ldc,
-                      n_threads };
+      /* Long inner dimension (weight gradients): split k, so no thread packs
+       * the other's operands again. */
+      static float *partial;          /* guarded by blas_lock; grows only */
+      static gsize partial_size;
+      gsize need = (gsize) (n_threads - 1) * m * n;
+      GemmJob job = { trans_a, trans_b, FALSE, TRUE, NULL, m, n, k, alpha, beta, a, b, c,
+                      lda, ldb, ldc, n_threads };
+
+      if (need > partial_size)
+        {
+          g_free (partial);
+          partial = g_new (float, need);
+          partial_size = need;
+        }
+      job.partial = partial;
+      pt_parallel_for (n_threads, gemm_part_run, &job);
+      for (int part = 1; part < n_threads; part++)
+        for (int i = 0; i < m; i++)
+          {
+            float *restrict dst = c + (gsize) i * ldc;
+            const float *restrict src = partial + ((gsize) (part - 1) * m + i) * n;
+
+            for (int q = 0; q < n; q++)
+              dst[q] += src[q];
+          }
+    }
+  else if (n_threads > 1 && pt_threads_blas_uses_pool () && flops >= 4e6 &&
+           MAX (m, n) >= 32 * n_threads)
+    {
+      GemmJob job = { trans_a, trans_b, m >= n, FALSE, NULL, m, n, k, alpha, beta, a, b, c,
+                      lda, ldb, ldc, n_threads };
 
       pt_parallel_for (n_threads, gemm_part_run, &job);
     }

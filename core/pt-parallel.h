@@ -2,8 +2,9 @@
  *
  * pt_parallel_for() splits [0, n) into pt_threads_get() contiguous ranges and
  * runs them on a small persistent pool of GLib threads (the caller runs the
- * first range). Calls are serialized process-wide; a call made from inside a
- * worker runs inline. No OpenMP.
+ * first range). Calls are serialized process-wide; a call made from inside
+ * fn (on any thread of the call) runs inline. No OpenMP. fn must not call
+ * pt_sgemm() (which itself uses the pool).
  *
  * pt_sgemm() is the only entry to cblas_sgemm in the engine: it holds a
  * process-wide mutex, because concurrent multi-threaded sgemm calls from two

@@ -13,9 +13,16 @@ typedef struct
   gsize  used;
 } PtArenaBlock;
 
+typedef struct
+{
+  gpointer p;
+  gsize    size;
+} PtArenaFree;
+
 struct _PtArena
 {
   GArray *blocks;        /* PtArenaBlock; the last one is the current block */
+  GArray *free_list;     /* PtArenaFree: recycled regions, until reset */
   gsize   used_total;    /* since the last reset */
   gsize   high_water;    /* most bytes needed by one step */
   guint   n_mallocs;
@@ -43,6 +50,7 @@ pt_arena_new (gsize initial_bytes)
   PtArena *arena = g_new0 (PtArena, 1);
 
   arena->blocks = g_array_new (FALSE, TRUE, sizeof (PtArenaBlock));
+  arena->free_list = g_array_sized_new (FALSE, TRUE, sizeof (PtArenaFree), 64);
   arena_add_block (arena, initial_bytes);
   return arena;
 }
@@ -55,6 +63,7 @@ pt_arena_free (PtArena *arena)
   for (guint i = 0; i < arena->blocks->len; i++)
     free (g_array_index (arena->blocks, PtArenaBlock, i).base);
   g_array_unref (arena->blocks);
+  g_array_unref (arena->free_list);
   g_free (arena);
 }
 
@@ -75,6 +84,46 @@ pt_arena_reset (PtArena *arena)
     }
   g_array_index (arena->blocks, PtArenaBlock, 0).used = 0;
   arena->used_total = 0;
+  g_array_set_size (arena->free_list, 0);
+}
+
+void
+pt_arena_recycle (PtArena  *arena,
+                  gpointer  p,
+                  gsize     n_bytes)
+{
+  PtArenaFree f = { p, n_bytes };
+
+  g_return_if_fail (arena != NULL);
+  if (p != NULL && n_bytes >= 4096)
+    g_array_append_val (arena->free_list, f);
+}
+
+gpointer
+pt_arena_alloc_reuse0 (PtArena *arena,
+                       gsize    n_bytes)
+{
+  guint best = G_MAXUINT;
+
+  /* Smallest recycled region that fits, within 2x of the request. */
+  for (guint i = 0; i < arena->free_list->len; i++)
+    {
+      PtArenaFree *f = &g_array_index (arena->free_list, PtArenaFree, i);
+
+      if (f->size >= n_bytes && f->size <= 2 * n_bytes &&
+          (best == G_MAXUINT ||
+           f->size < g_array_index (arena->free_list, PtArenaFree, best).size))
+        best = i;
+    }
+  if (best != G_MAXUINT)
+    {
+      gpointer p = g_array_index (arena->free_list, PtArenaFree, best).p;
+
+      g_array_remove_index_fast (arena->free_list, best);
+      memset (p, 0, n_bytes);
+      return p;
+    }
+  return pt_arena_alloc0 (arena, n_bytes);
 }
 
 gpointer
@@ -218,7 +267,7 @@ pt_tensor_ensure_grad (PtTensor *t)
   if (t->grad == NULL)
     {
       g_assert (t->arena != NULL);
-      t->grad = pt_arena_alloc0 (t->arena, t->numel * sizeof (float));
+      t->grad = pt_arena_alloc_reuse0 (t->arena, t->numel * sizeof (float));
     }
   return t->grad;
 }

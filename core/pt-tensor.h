@@ -44,6 +44,14 @@ gpointer  pt_arena_alloc          (PtArena     *arena,
                                    gsize        n_bytes);
 gpointer  pt_arena_alloc0         (PtArena     *arena,
                                    gsize        n_bytes);
+/* Gives back a region (of at least 4096 bytes) for pt_arena_alloc_reuse0()
+ * until the next reset. The tape recycles intermediate gradients this way. */
+void      pt_arena_recycle        (PtArena     *arena,
+                                   gpointer     p,
+                                   gsize        n_bytes);
+/* Zeroed memory: a recycled region that fits (at most 2x larger) or new. */
+gpointer  pt_arena_alloc_reuse0   (PtArena     *arena,
+                                   gsize        n_bytes);
 /* Bytes handed out since the last reset. */
 gsize     pt_arena_get_used       (PtArena     *arena);
 /* Bytes reserved in all blocks. */

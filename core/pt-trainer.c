@@ -641,6 +641,51 @@ pt_trainer_load_checkpoint (PtTrainer  *self,
   return TRUE;
 }
 
+gboolean
+pt_trainer_load_method_state (PtMethod  *method,
+                              PtRun     *run,
+                              guint64   *step,
+                              char     **warning,
+                              GError   **error)
+{
+  g_autoptr(GArray) blobs = NULL;
+  g_autofree char *architecture = NULL;
+  g_autofree double *values = NULL;
+  const PtMethodParam *params;
+  guint64 counters[2] = { 0, 0 };
+  guint n_params = 0;
+  PtCheckpointIdentity identity;
+  PtBlob blob;
+
+  g_return_val_if_fail (method != NULL && run != NULL, FALSE);
+
+  /* The trainer's list minus the source position, whose size belongs to
+   * whatever source the run used. */
+  blobs = pt_method_list_state (method);
+  blob = (PtBlob) { "trainer/counters", PT_BLOB_U64, 2, counters };
+  g_array_append_val (blobs, blob);
+  params = pt_method_get_params (method, &n_params);
+  values = g_new0 (double, MAX (n_params, 1));
+  blob = (PtBlob) { "trainer/params", PT_BLOB_F64, n_params, values };
+  g_array_append_val (blobs, blob);
+
+  architecture = pt_method_dup_architecture (method);
+  identity.method = pt_method_get_name (method);
+  identity.architecture = architecture;
+  identity.config_hash = pt_run_get_config_hash (run);
+  if (!pt_checkpoint_load_latest_subset (pt_run_get_checkpoint_dir (run), &identity,
+                                         (const PtBlob *) blobs->data, blobs->len,
+                                         NULL, warning, error))
+    return FALSE;
+  for (guint i = 0; i < n_params; i++)
+    if (!pt_method_set_param (method, params[i].name, values[i], FALSE, error))
+      return FALSE;
+  pt_method_state_loaded (method);
+  if (step != NULL)
+    *step = counters[0];
+  return TRUE;
+}
+
 /* ---- The loop --------------------------------------------------------- */
 
 static char *

@@ -131,6 +131,17 @@ gboolean       pt_trainer_load_checkpoint (PtTrainer             *self,
                                            char                 **warning,
                                            GError               **error);
 
+/* Without a trainer: loads the method's state (weights, optimizer, RNG) and
+ * live parameter values from the newest good checkpoint of run, for probes,
+ * embeddings and exports. The batch source's position is not needed. The
+ * method must be built as the run's (same architecture; config.ini hash is
+ * checked). step (optional) receives the checkpoint's step. */
+gboolean       pt_trainer_load_method_state (PtMethod             *method,
+                                             PtRun                *run,
+                                             guint64              *step,
+                                             char                **warning,
+                                             GError              **error);
+
 /* idle -> running: captures the thread-default main context and spawns the
  * training thread. A fresh run first writes a step-0 checkpoint. */
 gboolean       pt_trainer_start          (PtTrainer              *self,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Screenshot of the workbench on a page, under a private Xvfb display.
 # Usage: tests/screenshot.sh PAGE OUT.png [SECONDS] [extra pretext args]
-# Needs imagemagick (import) and xvfb; used by hand for README and metainfo.
+# Needs imagemagick (import) and xvfb (xdotool, if present, parks the pointer);
+# used by hand for README and metainfo.
 set -eu
 page=$1; out=$2; wait=${3:-4}; shift $(( $# < 3 ? $# : 3 ))
 build=${BUILD_DIR:-build}
@@ -10,6 +11,7 @@ xvfb-run -a -s "-screen 0 1280x820x24" bash -c "
   ./$build/app/pretext --page '$page' $* &
   pid=\$!
   sleep $wait
+  command -v xdotool >/dev/null && xdotool mousemove 1279 819 && sleep 1
   import -window root '$out'
   kill \$pid
 "

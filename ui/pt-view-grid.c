@@ -333,6 +333,33 @@ row_copy_clear (gpointer data)
   g_free (r->records);
 }
 
+/* The largest cell (up to self->cell) at which the widest row fits width:
+ * the grid grows with the window instead of leaving it empty. */
+static int
+pt_view_grid_cell_for_width (PtViewGrid *self,
+                             int         width)
+{
+  PtViewGridModel probe = { .n_rows = self->rows->len, .rows = self->view_rows, .cell = 100 };
+  int w100, h100, cell;
+
+  if (width <= 0 || self->rows->len == 0)
+    return self->cell;
+  pt_view_grid_get_size (&probe, &w100, &h100);
+  /* Width is affine in the cell: margins and gaps are fixed. */
+  {
+    PtViewGridModel probe2 = probe;
+    int w200, h200;
+    double per_cell, fixed;
+
+    probe2.cell = 200;
+    pt_view_grid_get_size (&probe2, &w200, &h200);
+    per_cell = (w200 - w100) / 100.0;
+    fixed = w100 - 100 * per_cell;
+    cell = per_cell > 0 ? (int) floor ((width - fixed) / per_cell) : self->cell;
+  }
+  return CLAMP (cell, 32, self->cell);
+}
+
 static void
 pt_view_grid_fill_model (PtViewGrid      *self,
                          PtViewGridModel *model)
@@ -340,7 +367,7 @@ pt_view_grid_fill_model (PtViewGrid      *self,
   gtk_style_context_get_color (gtk_widget_get_style_context (GTK_WIDGET (self)), &model->text_color);
   model->n_rows = self->rows->len;
   model->rows = self->view_rows;
-  model->cell = self->cell;
+  model->cell = pt_view_grid_cell_for_width (self, gtk_widget_get_width (GTK_WIDGET (self)));
 }
 
 static void
@@ -372,8 +399,28 @@ pt_view_grid_measure (GtkWidget      *widget,
   int w, h;
 
   pt_view_grid_fill_model (self, &model);
-  pt_view_grid_get_size (&model, &w, &h);
-  *minimum = *natural = orientation == GTK_ORIENTATION_HORIZONTAL ? w : h;
+  if (orientation == GTK_ORIENTATION_HORIZONTAL)
+    {
+      /* Natural: the largest cell; minimum: small cells. */
+      model.cell = self->cell;
+      pt_view_grid_get_size (&model, &w, &h);
+      *natural = w;
+      model.cell = 32;
+      pt_view_grid_get_size (&model, &w, &h);
+      *minimum = w;
+    }
+  else
+    {
+      model.cell = pt_view_grid_cell_for_width (self, for_size >= 0 ? for_size : G_MAXINT / 2);
+      pt_view_grid_get_size (&model, &w, &h);
+      *minimum = *natural = h;
+    }
+}
+
+static GtkSizeRequestMode
+pt_view_grid_get_request_mode (GtkWidget *widget)
+{
+  return GTK_SIZE_REQUEST_HEIGHT_FOR_WIDTH;
 }
 
 static gboolean
@@ -419,6 +466,7 @@ pt_view_grid_class_init (PtViewGridClass *klass)
   object_class->finalize = pt_view_grid_finalize;
   widget_class->snapshot = pt_view_grid_snapshot;
   widget_class->measure = pt_view_grid_measure;
+  widget_class->get_request_mode = pt_view_grid_get_request_mode;
   widget_class->query_tooltip = pt_view_grid_query_tooltip;
   gtk_widget_class_set_css_name (widget_class, "viewgrid");
 }
@@ -428,7 +476,7 @@ pt_view_grid_init (PtViewGrid *self)
 {
   self->rows = g_array_new (FALSE, TRUE, sizeof (RowCopy));
   g_array_set_clear_func (self->rows, row_copy_clear);
-  self->cell = 96;
+  self->cell = 160;
   gtk_widget_set_has_tooltip (GTK_WIDGET (self), TRUE);
 }
 

@@ -45,6 +45,13 @@ test_info_shapes_json (void)
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member (o, "quarantined")), ==, 0);
   g_assert_cmpuint (strlen (json_object_get_string_member (o, "content_hash")), ==, 64);
   g_assert_cmpfloat (json_object_get_double_member (o, "load_seconds"), >=, 0.0);
+  /* Sanity report: colours spread evenly, nothing repeated or blank. */
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (o, "pixel_mean")), ==, 3);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (o, "pixel_std")), ==, 3);
+  g_assert_cmpfloat (json_array_get_double_element (json_object_get_array_member (o, "pixel_mean"), 0), >, 0.3);
+  g_assert_cmpfloat (json_array_get_double_element (json_object_get_array_member (o, "pixel_mean"), 0), <, 0.7);
+  g_assert_cmpint (json_object_get_int_member (o, "duplicates"), ==, 0);
+  g_assert_cmpint (json_object_get_int_member (o, "constant_images"), ==, 0);
   pt_cli_result_clear (&r);
 
   /* The test split, and the same hash twice. */
@@ -92,6 +99,8 @@ test_info_folder (void)
   g_assert_cmpuint (json_array_get_length (classes), ==, 2);
   g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (classes, 1), "name"), ==, "pears");
   g_assert_cmpint (json_object_get_int_member (json_array_get_object_element (classes, 1), "count"), ==, 2);
+  /* apples/1.png and pears/3.png are the same file: one duplicate. */
+  g_assert_cmpint (json_object_get_int_member (o, "duplicates"), ==, 1);
   q = json_object_get_array_member (o, "quarantined");
   g_assert_cmpuint (json_array_get_length (q), ==, 1);
   g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (q, 0), "path"), ==, bad);

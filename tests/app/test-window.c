@@ -46,7 +46,7 @@ close_window (GtkWindow *window)
 static void
 test_window_opens (void)
 {
-  PtWindow *window = pt_window_new (app, NULL);
+  PtWindow *window = pt_window_new (app, NULL, NULL);
   GtkWidget *titlebar, *menu_button, *sidebar, *stack;
 
   gtk_window_present (GTK_WINDOW (window));
@@ -99,7 +99,7 @@ test_window_pages_switch (void)
     {
       const char *name = pt_pages_get_all ()[i].name;
 
-      window = pt_window_new (app, name);
+      window = pt_window_new (app, name, NULL);
       gtk_window_present (GTK_WINDOW (window));
       wait_mapped (GTK_WIDGET (window));
       g_assert_cmpstr (pt_window_get_page (window), ==, name);
@@ -116,7 +116,7 @@ test_window_state_persists (void)
 
   g_assert_nonnull (settings);
 
-  window = pt_window_new (app, NULL);
+  window = pt_window_new (app, NULL, NULL);
   gtk_window_set_default_size (GTK_WINDOW (window), 1240, 760);
   gtk_window_present (GTK_WINDOW (window));
   wait_mapped (GTK_WIDGET (window));
@@ -125,7 +125,7 @@ test_window_state_persists (void)
   g_assert_cmpint (g_settings_get_int (settings, "window-width"), ==, 1240);
   g_assert_cmpint (g_settings_get_int (settings, "window-height"), ==, 760);
 
-  window = pt_window_new (app, NULL);
+  window = pt_window_new (app, NULL, NULL);
   gtk_window_get_default_size (GTK_WINDOW (window), &w, &h);
   g_assert_cmpint (w, ==, 1240);
   g_assert_cmpint (h, ==, 760);

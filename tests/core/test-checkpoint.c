@@ -367,6 +367,40 @@ test_mismatch (Fixture       *f,
   assert_filled (f, 60);
 }
 
+/* A subset load ignores arrays it was not asked for, still checks the rest. */
+static void
+test_subset (Fixture       *f,
+             gconstpointer  data)
+{
+  g_autofree char *path = g_build_filename (f->dir, "ck", NULL);
+  g_autoptr(GError) error = NULL;
+  PtBlob two[2];
+
+  fill (f, 8);
+  g_assert_true (pt_checkpoint_write (path, &identity, f->blobs, 4, &error));
+  fill (f, 80);
+  two[0] = f->blobs[2];
+  two[1] = f->blobs[0];
+  g_assert_false (pt_checkpoint_load (path, &identity, two, 2, &error));
+  g_assert_error (error, PT_CHECKPOINT_ERROR, PT_CHECKPOINT_ERROR_MISMATCH);
+  g_clear_error (&error);
+  g_assert_true (pt_checkpoint_load_subset (path, &identity, two, 2, &error));
+  g_assert_no_error (error);
+  {
+    Fixture expected;
+
+    fill (&expected, 8);
+    g_assert_cmpmem (f->weights, sizeof f->weights, expected.weights, sizeof expected.weights);
+    g_assert_cmpmem (f->rng, sizeof f->rng, expected.rng, sizeof expected.rng);
+    fill (&expected, 80);
+    g_assert_cmpmem (f->schedule, sizeof f->schedule, expected.schedule, sizeof expected.schedule);
+  }
+  /* A listed array of the wrong size is still refused. */
+  two[1].count = 3;
+  g_assert_false (pt_checkpoint_load_subset (path, &identity, two, 2, &error));
+  g_assert_error (error, PT_CHECKPOINT_ERROR, PT_CHECKPOINT_ERROR_MISMATCH);
+}
+
 static void
 test_missing (Fixture       *f,
               gconstpointer  data)
@@ -413,6 +447,7 @@ main (int argc, char **argv)
   ADD ("/core/checkpoint/version", test_version);
   ADD ("/core/checkpoint/mismatch", test_mismatch);
   ADD ("/core/checkpoint/missing", test_missing);
+  ADD ("/core/checkpoint/subset", test_subset);
   ADD ("/core/checkpoint/write-error", test_write_error);
 #undef ADD
   return g_test_run ();

@@ -539,7 +539,7 @@ test_folder_quarantine (void)
   PtDatasetOptions o = { .resolution = 16 };
   const guint8 *idat;
   char *good[6] = { NULL };
-  char *bad[10] = { NULL };
+  char *bad[13] = { NULL };
 
   /* Good files. */
   good[0] = pt_test_write_bytes (cats, "a.png", png);
@@ -573,6 +573,14 @@ test_folder_quarantine (void)
   bad[8] = pt_test_write (dogs, "scan.tga", pt_test_tga, sizeof pt_test_tga);
   bad[9] = g_build_filename (dir, "loose.png", NULL);
   g_file_set_contents (bad[9], g_bytes_get_data (png, NULL), png_len, NULL);
+  /* Unreadable even as root: a dangling symbolic link. */
+  bad[10] = g_build_filename (cats, "dangling.png", NULL);
+  g_assert_cmpint (symlink ("no-such-target.png", bad[10]), ==, 0);
+  /* A folder inside a class folder. */
+  bad[11] = g_build_filename (dogs, "nested.png", NULL);
+  g_assert_cmpint (g_mkdir (bad[11], 0755), ==, 0);
+  /* A file name that is not UTF-8. */
+  bad[12] = pt_test_write (cats, "\xff\xfe.png", "junk", 4);
 
   d = open_or_fail (dir, PT_SPLIT_TRAIN, &o);
 
@@ -592,7 +600,7 @@ test_folder_quarantine (void)
   g_assert_cmpint (pt_dataset_get_label (d, 2), ==, 0);
   g_assert_cmpint (pt_dataset_get_label (d, 3), ==, 1);
 
-  g_assert_cmpuint (pt_dataset_get_n_quarantined (d), ==, 10);
+  g_assert_cmpuint (pt_dataset_get_n_quarantined (d), ==, 13);
   assert_quarantined (d, bad[0], "truncated");
   assert_quarantined (d, bad[1], "truncated JPEG");
   assert_quarantined (d, bad[2], "CRC mismatch in chunk “IDAT”");
@@ -603,6 +611,22 @@ test_folder_quarantine (void)
   assert_quarantined (d, bad[7], "is in BMP format");
   assert_quarantined (d, bad[8], "is in TGA format");
   assert_quarantined (d, bad[9], "outside the class subfolders");
+  assert_quarantined (d, bad[10], "cannot be read: No such file or directory");
+  assert_quarantined (d, bad[11], "is a folder, not an image file");
+  {
+    /* The path stays the real file name; the reason is valid UTF-8. */
+    guint k;
+
+    for (k = 0; k < pt_dataset_get_n_quarantined (d); k++)
+      {
+        g_assert_true (g_utf8_validate (pt_dataset_get_quarantined_reason (d, k), -1, NULL));
+        if (strcmp (pt_dataset_get_quarantined_path (d, k), bad[12]) == 0)
+          break;
+      }
+    g_assert_cmpuint (k, <, pt_dataset_get_n_quarantined (d));
+    g_assert_nonnull (strstr (pt_dataset_get_quarantined_reason (d, k), "\xef\xbf\xbd"));
+    g_assert_nonnull (strstr (pt_dataset_get_quarantined_reason (d, k), "not a PNG or JPEG"));
+  }
 
   if (geteuid () != 0)
     {
@@ -865,6 +889,41 @@ test_memory (void)
   d3 = pt_dataset_new_from_memory ("other title", 1, 2, 4, 3, pixels, labels, 2, NULL);
   g_assert_cmpstr (pt_dataset_get_content_hash (d), !=, pt_dataset_get_content_hash (d3));
   g_assert_cmpstr (pt_dataset_get_class_name (d3, 1), ==, "1");
+
+  {
+    /* The sanity report: exact mean and std, duplicates, blank images. */
+    const guint8 dup_pixels[] = { 5, 5, 5, 5, 1, 2, 1, 3, 5, 5, 5, 5, 1, 2, 1, 3, 9, 9, 9, 9 };
+    g_autoptr(PtDataset) dups = pt_dataset_new_from_memory ("d", 1, 2, 2, 5, dup_pixels, NULL, 0, NULL);
+    g_autoptr(PtDataset) rgb = NULL;
+    guint8 rgb_pixels[2 * 3 * 4];
+    double mean[3], std[3];
+
+    pt_dataset_compute_channel_stats (d, mean, std);
+    g_assert_cmpfloat_with_epsilon (mean[0], 115.0 / 255.0, 1e-12);
+    /* Values 0, 10, ..., 230: variance = 100 * (24^2 - 1) / 12. */
+    g_assert_cmpfloat_with_epsilon (std[0], sqrt (100.0 * 575 / 12) / 255.0, 1e-9);
+    g_assert_cmpuint (pt_dataset_count_duplicates (d), ==, 0);
+    g_assert_cmpuint (pt_dataset_count_constant (d), ==, 0);
+    g_assert_cmpuint (pt_dataset_count_duplicates (dups), ==, 2);
+    g_assert_cmpuint (pt_dataset_count_constant (dups), ==, 3);
+
+    /* Channels apart: R = 0, G = 255, B alternates 0 / 255. */
+    for (int i = 0; i < 2; i++)
+      for (int k = 0; k < 4; k++)
+        {
+          rgb_pixels[i * 12 + k] = 0;
+          rgb_pixels[i * 12 + 4 + k] = 255;
+          rgb_pixels[i * 12 + 8 + k] = (k % 2) ? 255 : 0;
+        }
+    rgb = pt_dataset_new_from_memory ("rgb", 3, 2, 2, 2, rgb_pixels, NULL, 0, NULL);
+    pt_dataset_compute_channel_stats (rgb, mean, std);
+    g_assert_cmpfloat_with_epsilon (mean[0], 0.0, 1e-12);
+    g_assert_cmpfloat_with_epsilon (mean[1], 1.0, 1e-12);
+    g_assert_cmpfloat_with_epsilon (mean[2], 0.5, 1e-12);
+    g_assert_cmpfloat_with_epsilon (std[0], 0.0, 1e-12);
+    g_assert_cmpfloat_with_epsilon (std[2], 0.5, 1e-12);
+    g_assert_cmpuint (pt_dataset_count_duplicates (rgb), ==, 1);
+  }
 
   unlabeled = pt_dataset_new_from_memory ("u", 1, 2, 2, 6, pixels, NULL, 0, NULL);
   g_assert_cmpint (pt_dataset_get_n_classes (unlabeled), ==, 0);

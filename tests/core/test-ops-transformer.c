@@ -143,7 +143,12 @@ test_grad_attention (void)
   c.a = 2;
   check_op ("attention", &c, 1, (int[]) { 3 }, (int[][4]) { { 2, 5, 3 * 8 } },
             1e-2, 2e-3, 1e-2);
-  c.a = 1;
+  c.a = 2;   /* dh = 16: the register-blocked path */
+  check_op ("attention-dh16", &c, 1, (int[]) { 3 }, (int[][4]) { { 2, 11, 3 * 32 } },
+            1e-2, 2e-3, 1e-2);
+  c.a = 1;   /* dh = 8 */
+  check_op ("attention-dh8", &c, 1, (int[]) { 3 }, (int[][4]) { { 1, 9, 3 * 8 } },
+            1e-2, 2e-3, 1e-2);
   check_op ("attention-1head", &c, 1, (int[]) { 3 }, (int[][4]) { { 3, 4, 3 * 6 } },
             1e-2, 2e-3, 1e-2);
   c.kind = OP_SELF_ATTENTION;

@@ -14,7 +14,7 @@ typedef enum
 {
   OP_LINEAR, OP_LINEAR_NOBIAS, OP_MATMUL, OP_MATMUL_T, OP_RELU, OP_ADD, OP_MUL, OP_SCALE,
   OP_RESHAPE, OP_CONCAT, OP_SLICE, OP_NCHW_NHWC, OP_NHWC_NCHW, OP_CONV, OP_MAXPOOL,
-  OP_AVGPOOL, OP_GAP, OP_BN, OP_L2, OP_COSINE, OP_CE, OP_MSE, OP_NTXENT, OP_WSUM,
+  OP_AVGPOOL, OP_GAP, OP_BN, OP_BRP, OP_BRP_UNFUSED, OP_L2, OP_COSINE, OP_CE, OP_MSE, OP_NTXENT, OP_WSUM,
 } OpKind;
 
 typedef struct
@@ -91,6 +91,27 @@ build_op (PtTape    *tape,
                                          c->running ? c->running_mean : NULL,
                                          c->running ? c->running_var : NULL,
                                          0.1f, 1e-5f, c->relu);
+        pt_tape_set_training (tape, TRUE);
+        return out;
+      }
+    case OP_BRP:
+    case OP_BRP_UNFUSED:
+      pt_tape_set_training (tape, c->training);
+      {
+        PtTensor *out;
+
+        if (c->kind == OP_BRP)
+          out = pt_op_batchnorm_relu_maxpool (tape, in[0], in[1], in[2],
+                                              c->running ? c->running_mean : NULL,
+                                              c->running ? c->running_var : NULL,
+                                              0.1f, 1e-5f, c->a, c->b);
+        else
+          out = pt_op_maxpool2d (tape,
+                                 pt_op_batchnorm (tape, in[0], in[1], in[2],
+                                                  c->running ? c->running_mean : NULL,
+                                                  c->running ? c->running_var : NULL,
+                                                  0.1f, 1e-5f, TRUE),
+                                 c->a, c->b);
         pt_tape_set_training (tape, TRUE);
         return out;
       }
@@ -260,6 +281,8 @@ test_grad_batchnorm (void)
   c.relu = TRUE;
   check_op ("batchnorm2d-relu-train", &c, 3, (int[]) { 4, 1, 1 },
             (int[][4]) { { 2, 3, 4, 5 }, { 5 }, { 5 } }, 1e-3, 3e-3, 2e-2);
+  check_op ("batchnorm1d-relu-train", &c, 3, (int[]) { 2, 1, 1 },
+            (int[][4]) { { 6, 7 }, { 7 }, { 7 } }, 1e-3, 3e-3, 2e-2);
   c.relu = FALSE;
   c.affine = FALSE;
   check_op ("batchnorm1d-train-no-affine", &c, 1, (int[]) { 2 }, (int[][4]) { { 7, 3 } },
@@ -271,6 +294,75 @@ test_grad_batchnorm (void)
   c.running = FALSE;
   check_op ("batchnorm-untracked-eval", &c, 3, (int[]) { 2, 1, 1 },
             (int[][4]) { { 6, 4 }, { 4 }, { 4 } }, 1e-2, 2e-3, 2e-2);
+}
+
+static void
+test_grad_bn_relu_maxpool (void)
+{
+  OpCase c = { 0 };
+
+  c.kind = OP_BRP;
+  for (int i = 0; i < 64; i++)
+    {
+      c.running_mean[i] = 0.1f * (i % 5);
+      c.running_var[i] = 0.5f + 0.1f * (i % 7);
+    }
+  c.a = 2;
+  c.b = 2;
+  c.running = TRUE;
+  c.training = TRUE;
+  check_op ("bn-relu-maxpool-train", &c, 3, (int[]) { 4, 1, 1 },
+            (int[][4]) { { 2, 4, 6, 3 }, { 3 }, { 3 } }, 1e-3, 3e-3, 2e-2);
+  c.a = 3;
+  check_op ("bn-relu-maxpool-3-stride2", &c, 3, (int[]) { 4, 1, 1 },
+            (int[][4]) { { 2, 5, 7, 2 }, { 2 }, { 2 } }, 1e-3, 3e-3, 2e-2);
+  c.a = 2;
+  c.training = FALSE;
+  check_op ("bn-relu-maxpool-eval", &c, 3, (int[]) { 4, 1, 1 },
+            (int[][4]) { { 2, 4, 6, 3 }, { 3 }, { 3 } }, 1e-3, 3e-3, 2e-2);
+}
+
+/* The fused op gives the numbers of BN -> ReLU -> max-pool in sequence. */
+static void
+test_bn_relu_maxpool_matches (void)
+{
+  const int B = 3, H = 6, W = 8, C = 5;
+  g_autoptr(PtTape) tape = pt_tape_new (0);
+  PtArena *arena = pt_tape_get_arena (tape);
+  float rm[2][5] = { { 0 } }, rv[2][5] = { { 1, 1, 1, 1, 1 }, { 1, 1, 1, 1, 1 } };
+  PtTensor *x[2], *w[2], *b[2], *out[2];
+  float *r;
+  PtRng rng;
+
+  pt_rng_init (&rng, 4);
+  for (int v = 0; v < 2; v++)
+    {
+      x[v] = pt_tensor_new_4d (arena, B, H, W, C);
+      w[v] = pt_tensor_new (arena, 1, &C);
+      b[v] = pt_tensor_new (arena, 1, &C);
+      x[v]->requires_grad = w[v]->requires_grad = b[v]->requires_grad = TRUE;
+    }
+  for (gsize i = 0; i < x[0]->numel; i++)
+    x[0]->data[i] = x[1]->data[i] = pt_rng_normal (&rng);
+  for (int i = 0; i < C; i++)
+    {
+      w[0]->data[i] = w[1]->data[i] = 1.0f + 0.3f * pt_rng_normal (&rng);
+      b[0]->data[i] = b[1]->data[i] = 0.3f * pt_rng_normal (&rng);
+    }
+  out[0] = pt_op_batchnorm_relu_maxpool (tape, x[0], w[0], b[0], rm[0], rv[0], 0.1f, 1e-5f, 2, 2);
+  out[1] = pt_op_maxpool2d (tape, pt_op_batchnorm (tape, x[1], w[1], b[1], rm[1], rv[1], 0.1f,
+                                                   1e-5f, TRUE), 2, 2);
+  pt_assert_close ("fused-out", out[0]->data, out[1]->data, out[0]->numel, 1e-6, 1e-5);
+  pt_assert_close ("fused-running-mean", rm[0], rm[1], C, 1e-7, 1e-6);
+  pt_assert_close ("fused-running-var", rv[0], rv[1], C, 1e-7, 1e-6);
+  r = pt_tape_alloc (tape, out[0]->numel * sizeof (float));
+  for (gsize i = 0; i < out[0]->numel; i++)
+    r[i] = pt_rng_normal (&rng);
+  pt_tape_backward (tape, pt_op_add (tape, pt_op_weighted_sum (tape, out[0], r),
+                                     pt_op_weighted_sum (tape, out[1], r)));
+  pt_assert_close ("fused-dx", x[0]->grad, x[1]->grad, x[0]->numel, 1e-6, 1e-4);
+  pt_assert_close ("fused-dweight", w[0]->grad, w[1]->grad, C, 1e-6, 1e-4);
+  pt_assert_close ("fused-dbias", b[0]->grad, b[1]->grad, C, 1e-6, 1e-4);
 }
 
 static void
@@ -582,6 +674,8 @@ main (int argc, char **argv)
   g_test_add_func ("/core/ops/grad/conv2d", test_grad_conv);
   g_test_add_func ("/core/ops/grad/pool", test_grad_pool);
   g_test_add_func ("/core/ops/grad/batchnorm", test_grad_batchnorm);
+  g_test_add_func ("/core/ops/grad/bn-relu-maxpool", test_grad_bn_relu_maxpool);
+  g_test_add_func ("/core/ops/bn-relu-maxpool/matches", test_bn_relu_maxpool_matches);
   g_test_add_func ("/core/ops/grad/losses", test_grad_losses);
   g_test_add_func ("/core/ops/conv2d/chunked", test_conv_chunked);
   g_test_add_func ("/core/ops/fixture/conv2d", test_fixture_conv2d);

@@ -123,8 +123,9 @@ test_sgemm_concurrent (void)
 static void
 test_sgemm_split (void)
 {
+  /* split m, split n, small (no split), split k (k >= 4 max (m, n)) */
   const int shapes[][3] = { { 300, 40, 70 }, { 24, 500, 90 }, { 1000, 16, 9 }, { 17, 19, 23 },
-                            { 64, 64, 2000 } };
+                            { 64, 64, 2000 }, { 16, 144, 3000 }, { 40, 30, 50000 } };
   PtRng rng;
 
   pt_rng_init (&rng, 11);

@@ -1004,6 +1004,61 @@ test_resume_refuses_other_config (void)
   remove_tree (dir);
 }
 
+/* A probe loads the weights of a run without its batch source. */
+static void
+test_load_method_state (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("pt-trainer-XXXXXX", NULL);
+  g_autoptr(PtTrainer) trainer = new_trainer (dir, 0, 0, 0, FALSE);
+  g_autoptr(PtMethod) loaded = new_method ();
+  g_autoptr(PtRun) run = NULL;
+  g_autoptr(GArray) a = NULL;
+  g_autoptr(GArray) b = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *warning = NULL;
+  g_autofree char *last = g_build_filename (dir, "checkpoints", "last", NULL);
+  guint64 step = 0, at;
+
+  g_assert_true (pt_trainer_start (trainer, NULL));
+  g_assert_true (pt_trainer_pause (trainer));
+  g_assert_true (pt_trainer_wait (trainer, WAIT_US));
+  g_assert_true (pt_trainer_set_param (trainer, "temperature", 2.5, NULL));
+  g_assert_true (pt_trainer_step (trainer));
+  g_assert_true (pt_trainer_wait (trainer, WAIT_US));
+  g_assert_true (pt_trainer_stop (trainer));
+  g_assert_true (pt_trainer_wait (trainer, WAIT_US));
+  at = pt_trainer_get_step (trainer);
+  drain ();
+
+  run = pt_run_open (dir, &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat (pt_method_get_param (loaded, "temperature"), ==, 1.0);
+  g_assert_true (pt_trainer_load_method_state (loaded, run, &step, &warning, &error));
+  g_assert_no_error (error);
+  g_assert_null (warning);
+  g_assert_cmpuint (step, ==, at);
+  g_assert_cmpfloat (pt_method_get_param (loaded, "temperature"), ==, 2.5);
+  a = pt_method_list_state (pt_trainer_get_method (trainer));
+  b = pt_method_list_state (loaded);
+  for (guint i = 0; i < a->len; i++)
+    {
+      PtBlob *x = &g_array_index (a, PtBlob, i);
+      PtBlob *y = &g_array_index (b, PtBlob, i);
+
+      g_assert_cmpmem (x->data, x->count * pt_blob_type_size (x->type),
+                       y->data, y->count * pt_blob_type_size (y->type));
+    }
+
+  /* A damaged "last" falls back to "previous", and says so. */
+  g_assert_true (g_file_set_contents (last, "PTCKPT\r\n garbage", -1, NULL));
+  g_assert_true (pt_trainer_load_method_state (loaded, run, &step, &warning, &error));
+  g_assert_no_error (error);
+  g_assert_nonnull (warning);
+  g_assert_cmpuint (step, <, at);
+  g_clear_object (&trainer);
+  remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1024,5 +1079,6 @@ main (int argc, char **argv)
   g_test_add_func ("/core/trainer/disposed-drops", test_disposed_drops);
   g_test_add_func ("/core/trainer/blocking-stop-flag", test_blocking_stop_flag);
   g_test_add_func ("/core/trainer/refuses-other-config", test_resume_refuses_other_config);
+  g_test_add_func ("/core/trainer/load-method-state", test_load_method_state);
   return g_test_run ();
 }

@@ -335,6 +335,37 @@ test_mae_determinism (void)
   g_assert_cmpfloat (a[5], <, a[0]);
 }
 
+/* After the first steps the tape's arena stops allocating. */
+static void
+test_mae_arena (void)
+{
+  MaeSetup s;
+  g_autoptr(PtTape) tape = pt_tape_new (0);
+  int N = 49, K = 12, shape[4] = { 4, 1, 28, 28 };
+  gint32 ids[4 * 49];
+  guint mallocs[4];
+  PtRng rng;
+
+  mae_setup (&s, 4, TRUE, 8);
+  pt_rng_init (&rng, 2);
+  for (int step = 0; step < 4; step++)
+    {
+      PtTensor *x, *loss;
+
+      pt_tape_reset (tape);
+      x = pt_tensor_new (pt_tape_get_arena (tape), 4, shape);
+      memcpy (x->data, s.images, 4 * 28 * 28 * sizeof (float));
+      pt_mae_random_shuffle (&rng, 4, N, ids);
+      loss = pt_mae_forward (tape, s.params, &s.mae, x, ids, K, NULL, NULL);
+      pt_params_zero_grad (s.params);
+      pt_tape_backward (tape, loss);
+      mallocs[step] = pt_arena_get_n_mallocs (pt_tape_get_arena (tape));
+    }
+  g_assert_cmpuint (mallocs[3], ==, mallocs[2]);
+  g_assert_cmpuint (mallocs[2], ==, mallocs[1]);
+  mae_teardown (&s);
+}
+
 static void
 test_mae_reconstruct (void)
 {
@@ -431,5 +462,6 @@ main (int argc, char **argv)
   g_test_add_func ("/core/vit/mae/masking", test_mae_masking);
   g_test_add_func ("/core/vit/mae/determinism", test_mae_determinism);
   g_test_add_func ("/core/vit/mae/reconstruct", test_mae_reconstruct);
+  g_test_add_func ("/core/vit/mae/arena", test_mae_arena);
   return g_test_run ();
 }

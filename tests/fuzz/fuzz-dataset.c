@@ -28,7 +28,9 @@ write_file (const char *path, const guint8 *data, size_t size)
 {
   g_autoptr(GError) error = NULL;
 
-  if (!g_file_set_contents (path, (const char *) data, size, &error))
+  g_unlink (path);
+  if (!g_file_set_contents_full (path, (const char *) data, size,
+                                 G_FILE_SET_CONTENTS_NONE, 0644, &error))
     g_error ("%s", error->message);
 }
 

@@ -120,7 +120,16 @@ test_view_grid_widget (void)
   records[0].crop_w = 999;
   g_assert_cmpuint (pt_view_grid_get_n_rows (grid), ==, 1);
   gtk_widget_measure (GTK_WIDGET (grid), GTK_ORIENTATION_HORIZONTAL, -1, &min_w, &nat_w, NULL, NULL);
-  g_assert_cmpint (min_w, >, 2 * 96);
+  /* Natural: big cells; minimum: small ones, so the grid fits narrow windows. */
+  g_assert_cmpint (nat_w, >, 2 * 96);
+  g_assert_cmpint (min_w, <, nat_w);
+  {
+    int h_narrow, h_wide, unused;
+    /* Height follows width: a narrower grid has smaller cells, so it is shorter. */
+    gtk_widget_measure (GTK_WIDGET (grid), GTK_ORIENTATION_VERTICAL, min_w, &h_narrow, &unused, NULL, NULL);
+    gtk_widget_measure (GTK_WIDGET (grid), GTK_ORIENTATION_VERTICAL, nat_w, &h_wide, &unused, NULL, NULL);
+    g_assert_cmpint (h_narrow, <, h_wide);
+  }
   pt_view_grid_set_rows (grid, 0, NULL);
   g_assert_cmpuint (pt_view_grid_get_n_rows (grid), ==, 0);
   (void) m;

@@ -1,0 +1,798 @@
+/* pt-embeddings-page.c: the embedding map of a run's encoder.
+ *
+ * Two kinds of background work, both on GTask workers with a generation
+ * counter so that stale results are dropped:
+ *  - features: load the run's last checkpoint into a fresh method instance
+ *    (never the training thread's), embed a fixed class-balanced subset of
+ *    the test split, L2-normalize, and project with PCA;
+ *  - t-SNE: from those features, warm-started from the current layout when
+ *    there is one, advanced 25 iterations at a time; each layout is handed
+ *    to the main loop as a frame (at most one pending).
+ * A 2 s timeout while the page is mapped watches the run's checkpoint, so
+ * the map follows a run that is training (from the window or the CLI).
+ */
+#include <math.h>
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+
+#include "pt-build-config.h"
+#include "pt-embeddings-page.h"
+#include "pt-features.h"
+#include "pt-image-list.h"
+#include "pt-pca.h"
+#include "pt-run.h"
+#include "pt-scatter-map.h"
+#include "pt-tsne.h"
+
+#define N_POINTS 1000
+#define N_NEIGHBOURS 8
+#define TSNE_ITERATIONS 750
+#define TSNE_CHUNK 25
+
+struct _PtEmbeddingsPage
+{
+  GtkWidget         parent_instance;
+
+  GtkWidget        *content;
+  GtkDropDown      *run_dropdown;
+  GtkToggleButton  *pca_toggle;
+  GtkToggleButton  *tsne_toggle;
+  GtkLabel         *status_label;
+  GtkStack         *stack;
+  PtScatterMap     *map;
+  GtkLabel         *empty_label;
+  GtkLabel         *neighbours_label;
+  GtkBox           *neighbours_box;
+
+  char             *runs_root;
+  GPtrArray        *run_dirs;       /* char *, dropdown order */
+  char             *run_dir;        /* shown run */
+  gint64            checkpoint_mtime;
+
+  PtDataset        *subset;
+  float            *features;       /* n x dim, L2-normalized */
+  int               dim;
+  guint             n;
+  float            *pca;            /* n x 2 */
+  float            *layout;         /* n x 2, the t-SNE layout shown, or NULL */
+  guint64           step;
+
+  GCancellable     *features_cancellable;
+  GCancellable     *tsne_cancellable;
+  guint             generation;
+  guint             poll_source;
+  guint             n_updates;
+  guint             n_frames;
+  gboolean          filling;
+};
+
+G_DEFINE_FINAL_TYPE (PtEmbeddingsPage, pt_embeddings_page, GTK_TYPE_WIDGET)
+
+static void pt_embeddings_page_compute (PtEmbeddingsPage *self);
+
+static gint64
+checkpoint_mtime (const char *run_dir)
+{
+  g_autofree char *path = g_build_filename (run_dir, "checkpoints", "last", NULL);
+  GStatBuf st;
+
+  if (g_stat (path, &st) != 0)
+    return 0;
+  return (gint64) st.st_mtime * 1000000 + (gint64) st.st_mtim.tv_nsec / 1000;
+}
+
+static void
+pt_embeddings_page_show_empty (PtEmbeddingsPage *self,
+                               const char       *message)
+{
+  gtk_label_set_label (self->empty_label, message);
+  gtk_stack_set_visible_child_name (self->stack, "empty");
+}
+
+/* ---- Features ---------------------------------------------------------- */
+
+typedef struct {
+  char      *run_dir;
+  guint      n_points;
+  /* results */
+  PtDataset *subset;
+  float     *features;
+  int        dim;
+  guint      n;
+  float     *pca;
+  guint64    step;
+} FeaturesJob;
+
+static void
+features_job_free (FeaturesJob *job)
+{
+  g_free (job->run_dir);
+  g_clear_object (&job->subset);
+  g_free (job->features);
+  g_free (job->pca);
+  g_free (job);
+}
+
+/* Up to n images, the same number per class, in dataset order. */
+static PtDataset *
+balanced_subset (PtDataset *ds,
+                 guint      n)
+{
+  guint total = pt_dataset_get_n_images (ds);
+  int k = MAX (1, pt_dataset_get_n_classes (ds));
+  gsize size = (gsize) pt_dataset_get_channels (ds) * pt_dataset_get_height (ds) * pt_dataset_get_width (ds);
+  guint per_class = MAX (1u, n / (guint) k);
+  g_autofree guint *taken = g_new0 (guint, k);
+  g_autoptr(GByteArray) pixels = g_byte_array_new ();
+  g_autoptr(GArray) labels = g_array_new (FALSE, FALSE, sizeof (int));
+  g_autofree const char **names = g_new0 (const char *, k + 1);
+
+  for (guint i = 0; i < total && labels->len < n; i++)
+    {
+      int label = pt_dataset_get_label (ds, i);
+      int c = label >= 0 ? label : 0;
+
+      if (c >= k || taken[c] >= per_class)
+        continue;
+      taken[c]++;
+      g_byte_array_append (pixels, pt_dataset_get_image (ds, i), (guint) size);
+      g_array_append_val (labels, label);
+    }
+  for (int c = 0; c < pt_dataset_get_n_classes (ds); c++)
+    names[c] = pt_dataset_get_class_name (ds, c);
+
+  return pt_dataset_new_from_memory (pt_dataset_get_title (ds), pt_dataset_get_channels (ds),
+                                     pt_dataset_get_height (ds), pt_dataset_get_width (ds),
+                                     labels->len, pixels->data, (const int *) (gpointer) labels->data,
+                                     pt_dataset_get_n_classes (ds),
+                                     pt_dataset_get_n_classes (ds) > 0 ? names : NULL);
+}
+
+static void
+features_thread (GTask        *task,
+                 gpointer      source,
+                 gpointer      task_data,
+                 GCancellable *cancellable)
+{
+  FeaturesJob *job = task_data;
+  g_autoptr(PtDataset) test = NULL;
+  g_autoptr(PtMethod) method = NULL;
+  g_autoptr(PtPca) pca = NULL;
+  PtNormalization norm;
+  GError *error = NULL;
+
+  test = pt_features_open_split (job->run_dir, PT_SPLIT_TEST, cancellable, &error);
+  if (test == NULL)
+    {
+      /* A folder without a test split: map its training images instead. */
+      g_clear_error (&error);
+      test = pt_features_open_split (job->run_dir, PT_SPLIT_TRAIN, cancellable, &error);
+    }
+  if (test == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  job->subset = balanced_subset (test, job->n_points);
+  job->n = pt_dataset_get_n_images (job->subset);
+
+  method = pt_features_load_method (job->run_dir, PT_FEATURES_TRAINED, &norm, &job->step, &error);
+  if (method == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  job->features = pt_features_extract (method, job->subset, &norm, &job->dim, cancellable, &error);
+  if (job->features == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  /* Cosine geometry: the map, the neighbours and t-SNE all use unit rows. */
+  for (guint i = 0; i < job->n; i++)
+    {
+      float *row = job->features + (gsize) i * job->dim;
+      double s = 0;
+      for (int j = 0; j < job->dim; j++)
+        s += (double) row[j] * row[j];
+      s = s > 0 ? 1.0 / sqrt (s) : 0;
+      for (int j = 0; j < job->dim; j++)
+        row[j] *= (float) s;
+    }
+
+  pca = pt_pca_fit (job->features, (int) job->n, job->dim, MIN (2, job->dim), &error);
+  if (pca == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  job->pca = g_new0 (float, 2 * job->n);
+  if (pca->n_components == 2)
+    pt_pca_transform (pca, job->pca, job->features, (int) job->n);
+  g_task_return_boolean (task, TRUE);
+}
+
+/* ---- t-SNE ------------------------------------------------------------- */
+
+typedef struct {
+  float   *features;
+  guint    n;
+  int      dim;
+  float   *warm;      /* n x 2 or NULL */
+  GWeakRef page;
+  guint    generation;
+} TsneJob;
+
+static void
+tsne_job_free (TsneJob *job)
+{
+  g_free (job->features);
+  g_free (job->warm);
+  g_weak_ref_clear (&job->page);
+  g_free (job);
+}
+
+typedef struct {
+  GWeakRef page;
+  guint    generation;
+  float   *xy;
+  guint    n;
+  int      iteration;
+} Frame;
+
+static gboolean
+show_frame_cb (gpointer data)
+{
+  Frame *f = data;
+  g_autoptr(PtEmbeddingsPage) self = g_weak_ref_get (&f->page);
+
+  if (self != NULL && f->generation == self->generation && f->n == self->n)
+    {
+      g_autofree char *status = NULL;
+
+      g_free (self->layout);
+      self->layout = g_steal_pointer (&f->xy);
+      if (gtk_toggle_button_get_active (self->tsne_toggle))
+        {
+          const char * const *names = NULL;
+          g_autofree const char **owned = NULL;
+          int k = pt_dataset_get_n_classes (self->subset);
+
+          if (k > 0)
+            {
+              owned = g_new0 (const char *, k + 1);
+              for (int c = 0; c < k; c++)
+                owned[c] = pt_dataset_get_class_name (self->subset, c);
+              names = owned;
+            }
+          pt_scatter_map_set_points (self->map, self->n, self->layout,
+                                     pt_dataset_get_labels (self->subset), k, names);
+          /* TRANSLATORS: checkpoint step, points, t-SNE iteration */
+          status = g_strdup_printf (_("step %u · %u test images · t-SNE iteration %d"),
+                                    (guint) self->step, self->n, f->iteration);
+          gtk_label_set_label (self->status_label, status);
+        }
+      self->n_frames++;
+    }
+  g_weak_ref_clear (&f->page);
+  g_free (f->xy);
+  g_free (f);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+tsne_thread (GTask        *task,
+             gpointer      source,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  TsneJob *job = task_data;
+  PtTsneOptions options;
+  g_autoptr(PtTsne) tsne = NULL;
+  GError *error = NULL;
+  int done = 0;
+
+  pt_tsne_options_init (&options);
+  options.perplexity = MIN (30.0, (job->n - 1) / 3.0);
+  tsne = pt_tsne_new (job->features, (int) job->n, job->dim, &options, cancellable, &error);
+  if (tsne == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  if (job->warm != NULL)
+    {
+      /* Continue from what is on screen, past the exaggeration phase, so the
+       * map moves rather than jumps when the encoder changes. */
+      pt_tsne_set_layout (tsne, job->warm, options.exaggeration_iters);
+      done = options.exaggeration_iters;
+    }
+
+  while (done < TSNE_ITERATIONS && !g_cancellable_is_cancelled (cancellable))
+    {
+      Frame *f;
+
+      if (!pt_tsne_step (tsne, TSNE_CHUNK, cancellable, &error))
+        break;
+      done += TSNE_CHUNK;
+      {
+        GObject *page = g_weak_ref_get (&job->page);
+
+        if (page == NULL)
+          break;   /* the page is gone: stop working for it */
+        f = g_new0 (Frame, 1);
+        g_weak_ref_init (&f->page, page);
+        g_object_unref (page);
+      }
+      f->generation = job->generation;
+      f->n = job->n;
+      f->iteration = pt_tsne_get_iteration (tsne);
+      f->xy = g_memdup2 (pt_tsne_get_layout (tsne), sizeof (float) * 2 * job->n);
+      g_idle_add (show_frame_cb, f);
+      /* At most ~30 frames a second: the map redraw is the cost. */
+      g_usleep (30000);
+    }
+  g_clear_error (&error);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+on_tsne_done_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error) &&
+      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    g_warning ("t-SNE failed: %s", error->message);
+}
+
+static void
+pt_embeddings_page_start_tsne (PtEmbeddingsPage *self)
+{
+  g_autoptr(GTask) task = NULL;
+  TsneJob *job;
+
+  g_cancellable_cancel (self->tsne_cancellable);
+  g_clear_object (&self->tsne_cancellable);
+  if (self->features == NULL || self->n < 8)
+    return;
+
+  self->tsne_cancellable = g_cancellable_new ();
+  job = g_new0 (TsneJob, 1);
+  job->features = g_memdup2 (self->features, sizeof (float) * self->n * self->dim);
+  job->n = self->n;
+  job->dim = self->dim;
+  job->warm = self->layout ? g_memdup2 (self->layout, sizeof (float) * 2 * self->n) : NULL;
+  g_weak_ref_init (&job->page, self);
+  job->generation = self->generation;
+
+  task = g_task_new (NULL, self->tsne_cancellable, on_tsne_done_cb, NULL);
+  g_task_set_task_data (task, job, (GDestroyNotify) tsne_job_free);
+  g_task_run_in_thread (task, tsne_thread);
+}
+
+/* ---- Showing ----------------------------------------------------------- */
+
+static void
+pt_embeddings_page_show_points (PtEmbeddingsPage *self)
+{
+  int k;
+  g_autofree const char **names = NULL;
+  g_autofree char *status = NULL;
+  const float *xy;
+
+  if (self->subset == NULL)
+    return;
+  k = pt_dataset_get_n_classes (self->subset);
+  names = g_new0 (const char *, k + 1);
+  for (int c = 0; c < k; c++)
+    names[c] = pt_dataset_get_class_name (self->subset, c);
+
+  xy = gtk_toggle_button_get_active (self->tsne_toggle) && self->layout ? self->layout : self->pca;
+  pt_scatter_map_set_points (self->map, self->n, xy, pt_dataset_get_labels (self->subset), k,
+                             k > 0 ? names : NULL);
+  gtk_stack_set_visible_child_name (self->stack, "map");
+  /* TRANSLATORS: checkpoint step, number of points */
+  status = g_strdup_printf (_("step %u · %u test images · PCA"), (guint) self->step, self->n);
+  gtk_label_set_label (self->status_label, status);
+}
+
+static void
+on_features_done_cb (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(PtEmbeddingsPage) self = user_data;
+  FeaturesJob *job = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GError) error = NULL;
+
+  if (g_cancellable_is_cancelled (g_task_get_cancellable (G_TASK (result))))
+    return;
+  g_clear_object (&self->features_cancellable);
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      pt_embeddings_page_show_empty (self, error->message);
+      gtk_label_set_label (self->status_label, "");
+      return;
+    }
+
+  /* A new subset (another run) starts the layout afresh. */
+  if (self->subset == NULL || self->n != job->n ||
+      g_strcmp0 (pt_dataset_get_content_hash (self->subset), pt_dataset_get_content_hash (job->subset)) != 0)
+    g_clear_pointer (&self->layout, g_free);
+
+  g_set_object (&self->subset, job->subset);
+  g_free (self->features);
+  self->features = g_steal_pointer (&job->features);
+  g_free (self->pca);
+  self->pca = g_steal_pointer (&job->pca);
+  self->dim = job->dim;
+  self->n = job->n;
+  self->step = job->step;
+  self->generation++;
+  self->n_updates++;
+
+  pt_embeddings_page_show_points (self);
+  if (gtk_toggle_button_get_active (self->tsne_toggle))
+    pt_embeddings_page_start_tsne (self);
+}
+
+static void
+pt_embeddings_page_compute (PtEmbeddingsPage *self)
+{
+  g_autoptr(GTask) task = NULL;
+  FeaturesJob *job;
+
+  if (self->run_dir == NULL)
+    return;
+
+  g_cancellable_cancel (self->features_cancellable);
+  g_clear_object (&self->features_cancellable);
+  self->features_cancellable = g_cancellable_new ();
+  self->checkpoint_mtime = checkpoint_mtime (self->run_dir);
+
+  job = g_new0 (FeaturesJob, 1);
+  job->run_dir = g_strdup (self->run_dir);
+  job->n_points = N_POINTS;
+  gtk_label_set_label (self->status_label, _("Embedding the test images…"));
+
+  task = g_task_new (NULL, self->features_cancellable, on_features_done_cb, g_object_ref (self));
+  g_task_set_task_data (task, job, (GDestroyNotify) features_job_free);
+  g_task_run_in_thread (task, features_thread);
+}
+
+static gboolean
+on_poll_cb (gpointer user_data)
+{
+  PtEmbeddingsPage *self = user_data;
+
+  if (self->run_dir != NULL && self->features_cancellable == NULL &&
+      checkpoint_mtime (self->run_dir) != self->checkpoint_mtime)
+    pt_embeddings_page_compute (self);
+  return G_SOURCE_CONTINUE;
+}
+
+/* ---- Runs -------------------------------------------------------------- */
+
+static void
+pt_embeddings_page_select_run (PtEmbeddingsPage *self,
+                               const char       *dir)
+{
+  if (g_strcmp0 (self->run_dir, dir) == 0)
+    return;
+  g_free (self->run_dir);
+  self->run_dir = g_strdup (dir);
+  g_clear_pointer (&self->layout, g_free);
+  g_clear_object (&self->subset);
+  pt_embeddings_page_compute (self);
+}
+
+static void
+on_run_selected_cb (PtEmbeddingsPage *self)
+{
+  guint i = gtk_drop_down_get_selected (self->run_dropdown);
+
+  if (self->filling || i >= self->run_dirs->len)
+    return;
+  pt_embeddings_page_select_run (self, self->run_dirs->pdata[i]);
+}
+
+static void
+pt_embeddings_page_refresh (PtEmbeddingsPage *self)
+{
+  g_autoptr(GPtrArray) runs = pt_run_list (self->runs_root, NULL);
+  g_autoptr(GtkStringList) titles = gtk_string_list_new (NULL);
+  guint selected = 0;
+
+  g_ptr_array_set_size (self->run_dirs, 0);
+  /* Newest first. */
+  for (guint i = runs ? runs->len : 0; i-- > 0;)
+    {
+      PtRunInfo *info = runs->pdata[i];
+      g_autofree char *title = g_strdup_printf ("%s · %s · %s", info->name, info->method, info->dataset);
+
+      if (g_strcmp0 (info->dir, self->run_dir) == 0)
+        selected = self->run_dirs->len;
+      g_ptr_array_add (self->run_dirs, g_strdup (info->dir));
+      gtk_string_list_append (titles, title);
+    }
+
+  self->filling = TRUE;
+  gtk_drop_down_set_model (self->run_dropdown, G_LIST_MODEL (titles));
+  gtk_drop_down_set_selected (self->run_dropdown, selected);
+  self->filling = FALSE;
+
+  if (self->run_dirs->len == 0)
+    {
+      pt_embeddings_page_show_empty (self, _("No run yet. Train an encoder on the Pretrain page (or with pretext-cli train) and its embedding map appears here."));
+      return;
+    }
+  pt_embeddings_page_select_run (self, self->run_dirs->pdata[selected]);
+}
+
+static void
+pt_embeddings_page_refresh_action (GtkWidget  *widget,
+                                   const char *action_name,
+                                   GVariant   *parameter)
+{
+  pt_embeddings_page_refresh (PT_EMBEDDINGS_PAGE (widget));
+}
+
+/* ---- Neighbours -------------------------------------------------------- */
+
+GArray *
+pt_embeddings_page_dup_neighbours (PtEmbeddingsPage *self,
+                                   guint             i)
+{
+  GArray *out = g_array_new (FALSE, FALSE, sizeof (guint));
+  g_autofree double *sims = NULL;
+
+  g_return_val_if_fail (PT_IS_EMBEDDINGS_PAGE (self), out);
+  if (self->features == NULL || i >= self->n)
+    return out;
+
+  sims = g_new (double, self->n);
+  for (guint j = 0; j < self->n; j++)
+    {
+      double s = 0;
+      for (int d = 0; d < self->dim; d++)
+        s += (double) self->features[(gsize) i * self->dim + d] * self->features[(gsize) j * self->dim + d];
+      sims[j] = j == i ? -INFINITY : s;
+    }
+  for (guint k = 0; k < MIN ((guint) N_NEIGHBOURS, self->n - 1); k++)
+    {
+      guint best = 0;
+      for (guint j = 1; j < self->n; j++)
+        if (sims[j] > sims[best])
+          best = j;
+      g_array_append_val (out, best);
+      sims[best] = -INFINITY;
+    }
+  return out;
+}
+
+static void
+on_point_activated_cb (PtScatterMap     *map,
+                       guint             i,
+                       PtEmbeddingsPage *self)
+{
+  g_autoptr(GArray) nn = pt_embeddings_page_dup_neighbours (self, i);
+  g_autofree char *text = NULL;
+  GtkWidget *child;
+  int label = pt_dataset_get_label (self->subset, i);
+  guint same = 0;
+
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->neighbours_box))) != NULL)
+    gtk_box_remove (self->neighbours_box, child);
+
+  for (guint k = 0; k <= nn->len; k++)
+    {
+      guint idx = k == 0 ? i : g_array_index (nn, guint, k - 1);
+      g_autoptr(GdkTexture) tex = pt_dataset_dup_texture (self->subset, idx, 64);
+      GtkWidget *pic = gtk_picture_new_for_paintable (GDK_PAINTABLE (tex));
+      int l = pt_dataset_get_label (self->subset, idx);
+
+      gtk_widget_set_size_request (pic, 64, 64);
+      if (l >= 0)
+        gtk_widget_set_tooltip_text (pic, pt_dataset_get_class_name (self->subset, l));
+      if (k == 0)
+        gtk_widget_add_css_class (pic, "pt-card");
+      else if (l == label)
+        same++;
+      gtk_box_append (self->neighbours_box, pic);
+    }
+  pt_scatter_map_set_highlight (self->map, (const guint *) (gpointer) nn->data, nn->len);
+
+  if (label >= 0)
+    /* TRANSLATORS: image number, its class, how many neighbours share it, how many neighbours */
+    text = g_strdup_printf (_("Image %u (%s) and its nearest neighbours: %u of %u share its class."),
+                            i, pt_dataset_get_class_name (self->subset, label), same, nn->len);
+  else
+    text = g_strdup_printf (_("Image %u and its nearest neighbours."), i);
+  gtk_label_set_label (self->neighbours_label, text);
+}
+
+static GdkTexture *
+thumb_cb (guint    i,
+          gpointer user_data)
+{
+  PtEmbeddingsPage *self = user_data;
+
+  if (self->subset == NULL || i >= pt_dataset_get_n_images (self->subset))
+    return NULL;
+  return pt_dataset_dup_texture (self->subset, i, 64);
+}
+
+static void
+on_projection_toggled_cb (PtEmbeddingsPage *self)
+{
+  if (gtk_toggle_button_get_active (self->tsne_toggle))
+    {
+      if (self->layout == NULL)
+        pt_embeddings_page_start_tsne (self);
+    }
+  else
+    {
+      g_cancellable_cancel (self->tsne_cancellable);
+      g_clear_object (&self->tsne_cancellable);
+    }
+  pt_embeddings_page_show_points (self);
+}
+
+/* ---- Public ------------------------------------------------------------ */
+
+void
+pt_embeddings_page_set_runs_root (PtEmbeddingsPage *self,
+                                  const char       *root)
+{
+  g_return_if_fail (PT_IS_EMBEDDINGS_PAGE (self));
+
+  g_free (self->runs_root);
+  self->runs_root = g_strdup (root);
+  pt_embeddings_page_refresh (self);
+}
+
+void
+pt_embeddings_page_show_run (PtEmbeddingsPage *self,
+                             const char       *dir)
+{
+  g_return_if_fail (PT_IS_EMBEDDINGS_PAGE (self));
+
+  pt_embeddings_page_select_run (self, dir);
+  pt_embeddings_page_refresh (self);
+}
+
+void
+pt_embeddings_page_set_tsne (PtEmbeddingsPage *self,
+                             gboolean          tsne)
+{
+  g_return_if_fail (PT_IS_EMBEDDINGS_PAGE (self));
+  gtk_toggle_button_set_active (tsne ? self->tsne_toggle : self->pca_toggle, TRUE);
+}
+
+guint
+pt_embeddings_page_get_n_points (PtEmbeddingsPage *self)
+{
+  g_return_val_if_fail (PT_IS_EMBEDDINGS_PAGE (self), 0);
+  return pt_scatter_map_get_n_points (self->map);
+}
+
+guint
+pt_embeddings_page_get_n_updates (PtEmbeddingsPage *self)
+{
+  g_return_val_if_fail (PT_IS_EMBEDDINGS_PAGE (self), 0);
+  return self->n_updates;
+}
+
+guint
+pt_embeddings_page_get_n_frames (PtEmbeddingsPage *self)
+{
+  g_return_val_if_fail (PT_IS_EMBEDDINGS_PAGE (self), 0);
+  return self->n_frames;
+}
+
+gboolean
+pt_embeddings_page_get_busy (PtEmbeddingsPage *self)
+{
+  g_return_val_if_fail (PT_IS_EMBEDDINGS_PAGE (self), FALSE);
+  return self->features_cancellable != NULL;
+}
+
+static void
+pt_embeddings_page_map (GtkWidget *widget)
+{
+  PtEmbeddingsPage *self = PT_EMBEDDINGS_PAGE (widget);
+
+  GTK_WIDGET_CLASS (pt_embeddings_page_parent_class)->map (widget);
+  pt_embeddings_page_refresh (self);
+  if (self->poll_source == 0)
+    self->poll_source = g_timeout_add_seconds (2, on_poll_cb, self);
+}
+
+static void
+pt_embeddings_page_unmap (GtkWidget *widget)
+{
+  PtEmbeddingsPage *self = PT_EMBEDDINGS_PAGE (widget);
+
+  g_clear_handle_id (&self->poll_source, g_source_remove);
+  GTK_WIDGET_CLASS (pt_embeddings_page_parent_class)->unmap (widget);
+}
+
+static void
+pt_embeddings_page_dispose (GObject *object)
+{
+  PtEmbeddingsPage *self = PT_EMBEDDINGS_PAGE (object);
+  GtkWidget *child;
+
+  g_clear_handle_id (&self->poll_source, g_source_remove);
+  g_cancellable_cancel (self->features_cancellable);
+  g_clear_object (&self->features_cancellable);
+  g_cancellable_cancel (self->tsne_cancellable);
+  g_clear_object (&self->tsne_cancellable);
+  g_clear_object (&self->subset);
+  gtk_widget_dispose_template (GTK_WIDGET (self), PT_TYPE_EMBEDDINGS_PAGE);
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
+    gtk_widget_unparent (child);
+  G_OBJECT_CLASS (pt_embeddings_page_parent_class)->dispose (object);
+}
+
+static void
+pt_embeddings_page_finalize (GObject *object)
+{
+  PtEmbeddingsPage *self = PT_EMBEDDINGS_PAGE (object);
+
+  g_ptr_array_unref (self->run_dirs);
+  g_free (self->runs_root);
+  g_free (self->run_dir);
+  g_free (self->features);
+  g_free (self->pca);
+  g_free (self->layout);
+  G_OBJECT_CLASS (pt_embeddings_page_parent_class)->finalize (object);
+}
+
+static void
+pt_embeddings_page_class_init (PtEmbeddingsPageClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = pt_embeddings_page_dispose;
+  object_class->finalize = pt_embeddings_page_finalize;
+  widget_class->map = pt_embeddings_page_map;
+  widget_class->unmap = pt_embeddings_page_unmap;
+
+  g_type_ensure (PT_TYPE_SCATTER_MAP);
+  gtk_widget_class_set_template_from_resource (widget_class, PT_RESOURCE_PATH "/ui/pt-embeddings-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, PtEmbeddingsPage, content);
+  gtk_widget_class_bind_template_child (widget_class, PtEmbeddingsPage, run_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, PtEmbeddingsPage, pca_toggle);
+  gtk_widget_class_bind_template_child (widget_class, PtEmbeddingsPage, tsne_toggle);
+  gtk_widget_class_bind_template_child (widget_class, PtEmbeddingsPage, status_label);
+  gtk_widget_class_bind_template_child (widget_class, PtEmbeddingsPage, stack);
+  gtk_widget_class_bind_template_child (widget_class, PtEmbeddingsPage, map);
+  gtk_widget_class_bind_template_child (widget_class, PtEmbeddingsPage, empty_label);
+  gtk_widget_class_bind_template_child (widget_class, PtEmbeddingsPage, neighbours_label);
+  gtk_widget_class_bind_template_child (widget_class, PtEmbeddingsPage, neighbours_box);
+
+  gtk_widget_class_install_action (widget_class, "embeddings.refresh", NULL, pt_embeddings_page_refresh_action);
+  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
+}
+
+static void
+pt_embeddings_page_init (PtEmbeddingsPage *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  self->run_dirs = g_ptr_array_new_with_free_func (g_free);
+  pt_scatter_map_set_thumb_func (self->map, thumb_cb, self, NULL);
+  g_signal_connect_object (self->map, "point-activated", G_CALLBACK (on_point_activated_cb), self, 0);
+  g_signal_connect_object (self->run_dropdown, "notify::selected",
+                           G_CALLBACK (on_run_selected_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->tsne_toggle, "notify::active",
+                           G_CALLBACK (on_projection_toggled_cb), self, G_CONNECT_SWAPPED);
+  pt_embeddings_page_show_empty (self, _("Looking for runs…"));
+}

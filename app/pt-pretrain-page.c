@@ -1,0 +1,1063 @@
+/* pt-pretrain-page.c: pretraining with live curves and the method's views.
+ *
+ * Start builds a PtTrainer from the controls on a GTask worker (the run
+ * directory and the method are made there), then starts it on the main
+ * thread, so its events come back to this main context. Metrics arrive in
+ * batches (the trainer coalesces them behind one idle); each batch appends
+ * to the plots and queues one redraw. Visuals replace the widgets' data.
+ */
+#include <math.h>
+#include <glib/gi18n.h>
+
+#include "pt-build-config.h"
+#include "pt-augment.h"
+#include "pt-bar-chart.h"
+#include "pt-heatmap.h"
+#include "pt-image-grid.h"
+#include "pt-line-plot.h"
+#include "pt-pretrain-page.h"
+#include "pt-run.h"
+#include "pt-scatter-map.h"
+#include "pt-train-spec.h"
+
+struct _PtPretrainPage
+{
+  GtkWidget        parent_instance;
+
+  GtkWidget       *content;
+  GtkDropDown     *method_dropdown;
+  GtkLabel        *method_description;
+  GtkGrid         *training_grid;
+  GtkGrid         *params_grid;
+  GtkWidget       *start_button;
+  GtkWidget       *pause_button;
+  GtkProgressBar  *progress_bar;
+  GtkLabel        *status_label;
+  GtkRevealer     *fault_revealer;
+  GtkLabel        *fault_label;
+  GtkRevealer     *collapse_revealer;
+  GtkLabel        *collapse_label;
+  GtkGrid         *plots_grid;
+  GtkLabel        *visuals_heading;
+  GtkBox          *visuals_box;
+
+  /* Training controls. */
+  GtkDropDown     *encoder_dropdown;
+  GtkSpinButton   *width_spin;
+  GtkSpinButton   *batch_spin;
+  GtkSpinButton   *epochs_spin;
+  GtkSpinButton   *steps_spin;
+  GtkSpinButton   *seed_spin;
+  GtkDropDown     *augment_dropdown;
+  char           **presets;
+  GHashTable      *param_spins;     /* name -> GtkSpinButton */
+
+  PtLinePlot      *loss_plot;
+  PtLinePlot      *lr_plot;
+  PtLinePlot      *health_plot;
+  PtLinePlot      *rank_plot;
+  GHashTable      *visual_widgets;  /* item name -> GtkWidget (owned by visuals_box) */
+  PtVisuals       *last_visuals;
+  GtkScale        *temperature_scale;
+
+  const PtMethodClass **methods;
+  guint            n_methods;
+  PtDataset       *dataset;
+  PtTrainer       *trainer;
+  GCancellable    *cancellable;
+  char            *runs_root;
+  char            *message;
+  guint64          total_steps;
+  guint            n_logged;
+  guint            n_visuals;
+  double           first_std;
+  gboolean         building;
+};
+
+G_DEFINE_FINAL_TYPE (PtPretrainPage, pt_pretrain_page, GTK_TYPE_WIDGET)
+
+enum {
+  PROP_0,
+  PROP_DATASET,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static const char *
+current_method_name (PtPretrainPage *self)
+{
+  guint i = gtk_drop_down_get_selected (self->method_dropdown);
+
+  return i < self->n_methods ? self->methods[i]->name : NULL;
+}
+
+static const PtMethodClass *
+current_method (PtPretrainPage *self)
+{
+  guint i = gtk_drop_down_get_selected (self->method_dropdown);
+
+  return i < self->n_methods ? self->methods[i] : NULL;
+}
+
+static gboolean
+trainer_active (PtPretrainPage *self)
+{
+  PtTrainerState s;
+
+  if (self->trainer == NULL)
+    return FALSE;
+  s = pt_trainer_get_state (self->trainer);
+  return s == PT_TRAINER_RUNNING || s == PT_TRAINER_PAUSED || s == PT_TRAINER_STOPPING;
+}
+
+static void
+pt_pretrain_page_update_actions (PtPretrainPage *self)
+{
+  PtTrainerState s = self->trainer ? pt_trainer_get_state (self->trainer) : PT_TRAINER_IDLE;
+  gboolean active = trainer_active (self);
+  gboolean building = self->cancellable != NULL;
+  GtkWidget *widget = GTK_WIDGET (self);
+
+  gtk_widget_action_set_enabled (widget, "pretrain.start",
+                                 !active && !building && self->dataset != NULL && current_method (self) != NULL);
+  gtk_widget_action_set_enabled (widget, "pretrain.pause", s == PT_TRAINER_RUNNING || s == PT_TRAINER_PAUSED);
+  gtk_widget_action_set_enabled (widget, "pretrain.step", s == PT_TRAINER_PAUSED);
+  gtk_widget_action_set_enabled (widget, "pretrain.stop", s == PT_TRAINER_RUNNING || s == PT_TRAINER_PAUSED);
+  gtk_button_set_icon_name (GTK_BUTTON (self->pause_button),
+                            s == PT_TRAINER_PAUSED ? "media-playback-start-symbolic"
+                                                   : "media-playback-pause-symbolic");
+  gtk_widget_set_tooltip_text (self->pause_button, s == PT_TRAINER_PAUSED ? _("Resume") : _("Pause"));
+
+  /* Settings that shape the run are fixed while it trains; live method
+   * settings stay editable. */
+  gtk_widget_set_sensitive (GTK_WIDGET (self->method_dropdown), !active && !building);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->training_grid), !active && !building);
+  {
+    GHashTableIter iter;
+    gpointer key, value;
+    PtMethod *method = self->trainer ? pt_trainer_get_method (self->trainer) : NULL;
+
+    g_hash_table_iter_init (&iter, self->param_spins);
+    while (g_hash_table_iter_next (&iter, &key, &value))
+      gtk_widget_set_sensitive (value, !active || (method && pt_method_is_param_live (method, key)));
+  }
+}
+
+static void
+pt_pretrain_page_set_message (PtPretrainPage *self,
+                              const char     *message)
+{
+  g_free (self->message);
+  self->message = g_strdup (message);
+  gtk_label_set_label (self->fault_label, message ? message : "");
+  gtk_revealer_set_reveal_child (self->fault_revealer, message != NULL);
+}
+
+static GtkWidget *
+add_row (GtkGrid    *grid,
+         int         row,
+         const char *label,
+         GtkWidget  *control,
+         const char *tooltip)
+{
+  GtkWidget *l = gtk_label_new_with_mnemonic (label);
+
+  gtk_label_set_xalign (GTK_LABEL (l), 0);
+  gtk_widget_set_hexpand (l, TRUE);
+  gtk_label_set_ellipsize (GTK_LABEL (l), PANGO_ELLIPSIZE_END);
+  if (tooltip)
+    {
+      gtk_widget_set_tooltip_text (l, tooltip);
+      gtk_widget_set_tooltip_text (control, tooltip);
+    }
+  gtk_label_set_mnemonic_widget (GTK_LABEL (l), control);
+  gtk_grid_attach (grid, l, 0, row, 1, 1);
+  gtk_grid_attach (grid, control, 1, row, 1, 1);
+  return l;
+}
+
+static GtkSpinButton *
+make_spin (double lower,
+           double upper,
+           double step,
+           double value,
+           int    digits)
+{
+  GtkWidget *spin = gtk_spin_button_new_with_range (lower, upper, step);
+
+  gtk_spin_button_set_digits (GTK_SPIN_BUTTON (spin), digits);
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (spin), value);
+  gtk_spin_button_set_numeric (GTK_SPIN_BUTTON (spin), TRUE);
+  gtk_widget_set_size_request (spin, 120, -1);
+  return GTK_SPIN_BUTTON (spin);
+}
+
+static void
+on_param_changed_cb (GtkSpinButton  *spin,
+                     PtPretrainPage *self)
+{
+  const char *name = g_object_get_data (G_OBJECT (spin), "pt-param");
+  g_autoptr(GError) error = NULL;
+  double value = gtk_spin_button_get_value (spin);
+
+  if (self->building || name == NULL || !trainer_active (self))
+    return;
+
+  /* A live change mid-run: the trainer applies it at the next step boundary
+   * and records it as an event, which the plots mark. */
+  if (!pt_trainer_set_param (self->trainer, name, value, &error))
+    pt_pretrain_page_set_message (self, error->message);
+}
+
+static void
+pt_pretrain_page_rebuild_params (PtPretrainPage *self)
+{
+  const PtMethodClass *klass = current_method (self);
+  GtkWidget *child;
+  int row = 0;
+
+  self->building = TRUE;
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->params_grid))) != NULL)
+    gtk_grid_remove (self->params_grid, child);
+  g_hash_table_remove_all (self->param_spins);
+
+  gtk_label_set_label (self->method_description, klass && klass->description ? klass->description : "");
+
+  for (const PtMethodParam *p = klass ? klass->params : NULL; p && p->name; p++)
+    {
+      double span = p->max_value - p->min_value;
+      int digits = p->integer ? 0 : (fabs (p->default_value) < 0.01 && p->default_value != 0 ? 5 : 3);
+      double step = p->integer ? 1 : pow (10, -MIN (digits, 3));
+      GtkSpinButton *spin = make_spin (p->min_value, p->max_value, step, p->default_value, digits);
+      /* Doubled underscores: parameter names are not mnemonics. */
+      g_auto(GStrv) parts = g_strsplit (p->name, "_", -1);
+      g_autofree char *escaped = g_strjoinv ("__", parts);
+      g_autofree char *label = g_strdup_printf ("%s%s", escaped, p->live ? " ●" : "");
+
+      (void) span;
+      g_object_set_data_full (G_OBJECT (spin), "pt-param", g_strdup (p->name), g_free);
+      g_signal_connect (spin, "value-changed", G_CALLBACK (on_param_changed_cb), self);
+      add_row (self->params_grid, row++, label, GTK_WIDGET (spin), p->description);
+      g_hash_table_insert (self->param_spins, g_strdup (p->name), spin);
+    }
+
+  /* The encoder the method is made for. */
+  if (klass != NULL)
+    {
+      gboolean vit = g_str_equal (klass->name, "mae");
+      gtk_drop_down_set_selected (self->encoder_dropdown, vit ? 1 : 0);
+    }
+  self->building = FALSE;
+  pt_pretrain_page_update_actions (self);
+}
+
+static void
+on_method_selected_cb (PtPretrainPage *self)
+{
+  pt_pretrain_page_rebuild_params (self);
+}
+
+static void
+pt_pretrain_page_build_training_grid (PtPretrainPage *self)
+{
+  g_autoptr(GtkStringList) encoders = gtk_string_list_new ((const char *[]) { "cnn", "vit", NULL });
+  g_autoptr(GtkStringList) recipes = gtk_string_list_new (NULL);
+  int row = 0;
+
+  self->encoder_dropdown = GTK_DROP_DOWN (gtk_drop_down_new (G_LIST_MODEL (g_object_ref (encoders)), NULL));
+  add_row (self->training_grid, row++, _("_Encoder"), GTK_WIDGET (self->encoder_dropdown),
+           _("cnn: four conv blocks; vit: a small vision transformer (for MAE)"));
+  self->width_spin = make_spin (2, 128, 2, PT_TRAIN_SPEC_DEFAULT_WIDTH, 0);
+  add_row (self->training_grid, row++, _("_Width"), GTK_WIDGET (self->width_spin),
+           _("Channels of the first conv block; the encoder ends with 8 × width features"));
+  self->batch_spin = make_spin (8, 2048, 8, PT_TRAIN_SPEC_DEFAULT_BATCH, 0);
+  add_row (self->training_grid, row++, _("_Batch size"), GTK_WIDGET (self->batch_spin), NULL);
+  self->epochs_spin = make_spin (0.1, 1000, 0.5, 5, 1);
+  add_row (self->training_grid, row++, _("E_pochs"), GTK_WIDGET (self->epochs_spin), NULL);
+  self->steps_spin = make_spin (0, 1e9, 10, 0, 0);
+  add_row (self->training_grid, row++, _("S_teps"), GTK_WIDGET (self->steps_spin),
+           _("0 trains for the epochs above"));
+  self->seed_spin = make_spin (0, G_MAXINT, 1, 0, 0);
+  add_row (self->training_grid, row++, _("See_d"), GTK_WIDGET (self->seed_spin), NULL);
+
+  gtk_string_list_append (recipes, _("Method default"));
+  self->presets = pt_augment_recipe_list_presets ();
+  for (guint i = 0; self->presets && self->presets[i]; i++)
+    gtk_string_list_append (recipes, self->presets[i]);
+  self->augment_dropdown = GTK_DROP_DOWN (gtk_drop_down_new (G_LIST_MODEL (g_object_ref (recipes)), NULL));
+  add_row (self->training_grid, row++, _("_Augmentation"), GTK_WIDGET (self->augment_dropdown),
+           _("The recipe the loader applies; edit recipes on the Augment page"));
+}
+
+static void
+pt_pretrain_page_build_plots (PtPretrainPage *self)
+{
+  self->loss_plot = PT_LINE_PLOT (pt_line_plot_new (_("Loss"), _("step")));
+  self->lr_plot = PT_LINE_PLOT (pt_line_plot_new (_("Learning rate"), _("step")));
+  self->health_plot = PT_LINE_PLOT (pt_line_plot_new (_("Embedding spread"), _("step")));
+  self->rank_plot = PT_LINE_PLOT (pt_line_plot_new (_("Effective rank"), _("step")));
+
+  pt_line_plot_add_series (self->loss_plot, _("loss"), NULL, FALSE);
+  pt_line_plot_add_series (self->lr_plot, _("learning rate"), NULL, FALSE);
+  pt_line_plot_add_series (self->health_plot, _("std"), NULL, FALSE);
+  pt_line_plot_add_series (self->rank_plot, _("rank"), NULL, FALSE);
+
+  PtLinePlot *plots[] = { self->loss_plot, self->lr_plot, self->health_plot, self->rank_plot };
+
+  for (int i = 0; i < 4; i++)
+    {
+      GtkWidget *plot = GTK_WIDGET (plots[i]);
+      gtk_widget_set_size_request (plot, -1, 200);
+      gtk_widget_add_css_class (plot, "pt-card");
+      gtk_grid_attach (self->plots_grid, plot, i % 2, i / 2, 1, 1);
+    }
+}
+
+static void
+pt_pretrain_page_reset_views (PtPretrainPage *self)
+{
+  GtkWidget *child;
+
+  pt_line_plot_clear (self->loss_plot);
+  pt_line_plot_clear (self->lr_plot);
+  pt_line_plot_clear (self->health_plot);
+  pt_line_plot_clear (self->rank_plot);
+  pt_line_plot_set_threshold (self->health_plot, NAN, NULL);
+  g_hash_table_remove_all (self->visual_widgets);
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->visuals_box))) != NULL)
+    gtk_box_remove (self->visuals_box, child);
+  self->temperature_scale = NULL;
+  g_clear_pointer (&self->last_visuals, pt_visuals_unref);
+  gtk_widget_set_visible (GTK_WIDGET (self->visuals_heading), FALSE);
+  gtk_revealer_set_reveal_child (self->collapse_revealer, FALSE);
+  pt_pretrain_page_set_message (self, NULL);
+  self->n_logged = 0;
+  self->n_visuals = 0;
+  self->first_std = NAN;
+}
+
+static double
+find_value (const PtNamedValue *values,
+            int                 n,
+            const char         *name)
+{
+  for (int i = 0; i < n; i++)
+    if (g_strcmp0 (values[i].name, name) == 0)
+      return values[i].value;
+  return NAN;
+}
+
+static void
+on_metrics_cb (PtTrainer      *trainer,
+               GPtrArray      *steps,
+               PtPretrainPage *self)
+{
+  const PtStepMetrics *last = NULL;
+
+  for (guint i = 0; i < steps->len; i++)
+    {
+      const PtStepMetrics *m = g_ptr_array_index (steps, i);
+      double x = (double) m->step;
+      double std = find_value (m->stats, m->n_stats, "embed_std");
+      double rank = find_value (m->stats, m->n_stats, "effective_rank");
+      double lr = isfinite (m->lr) ? m->lr : find_value (m->stats, m->n_stats, "lr");
+
+      pt_line_plot_append (self->loss_plot, 0, x, m->loss);
+      if (m->n_parts > 1)
+        for (int k = 0; k < m->n_parts; k++)
+          pt_line_plot_append (self->loss_plot, pt_line_plot_ensure_series (self->loss_plot, m->parts[k].name),
+                               x, m->parts[k].value);
+      if (isfinite (lr))
+        pt_line_plot_append (self->lr_plot, 0, x, lr);
+      if (isfinite (std))
+        {
+          pt_line_plot_append (self->health_plot, 0, x, std);
+          if (!isfinite (self->first_std))
+            {
+              self->first_std = std;
+              pt_line_plot_set_threshold (self->health_plot, std * 0.2, _("collapse"));
+            }
+          /* Collapse: the features stop spreading out (every image maps to
+           * nearly the same point). Flag a fall below a fifth of the start. */
+          if (std < self->first_std * 0.2 && !gtk_revealer_get_reveal_child (self->collapse_revealer))
+            {
+              gtk_label_set_label (self->collapse_label,
+                                   _("The embeddings are collapsing: every image is mapped to nearly the same point. "
+                                     "A lower learning rate, a higher temperature or stronger augmentation usually helps."));
+              gtk_revealer_set_reveal_child (self->collapse_revealer, TRUE);
+            }
+        }
+      if (isfinite (rank))
+        pt_line_plot_append (self->rank_plot, 0, x, rank);
+      for (guint e = 0; m->events && m->events[e]; e++)
+        {
+          pt_line_plot_add_marker (self->loss_plot, x, m->events[e]);
+          pt_line_plot_add_marker (self->lr_plot, x, m->events[e]);
+        }
+      self->n_logged++;
+      last = m;
+    }
+
+  if (last != NULL)
+    {
+      g_autofree char *status = NULL;
+      double frac = self->total_steps ? (double) last->step / self->total_steps : 0;
+      double eta = last->images_per_s > 0 && self->total_steps > last->step
+                   ? (self->total_steps - last->step) * gtk_spin_button_get_value (self->batch_spin) / last->images_per_s
+                   : 0;
+
+      gtk_progress_bar_set_fraction (self->progress_bar, CLAMP (frac, 0, 1));
+      /* TRANSLATORS: epoch, step, total steps, images per second, minutes:seconds left */
+      status = g_strdup_printf (_("epoch %u · step %u/%u · %.0f img/s · %d:%02d left"),
+                                (guint) last->epoch + 1, (guint) last->step, (guint) self->total_steps,
+                                last->images_per_s, (int) eta / 60, (int) eta % 60);
+      gtk_label_set_label (self->status_label, status);
+    }
+}
+
+/* Softmax over row r of a similarity matrix at temperature t, the diagonal
+ * excluded (as NT-Xent does). */
+static void
+rescore_row (const float *sim,
+             int          n,
+             int          r,
+             double       t,
+             double      *out)
+{
+  double max = -INFINITY, sum = 0;
+
+  for (int j = 0; j < n; j++)
+    if (j != r)
+      max = MAX (max, sim[r * n + j] / t);
+  for (int j = 0; j < n; j++)
+    {
+      out[j] = j == r ? 0.0 : exp (sim[r * n + j] / t - max);
+      sum += out[j];
+    }
+  for (int j = 0; j < n; j++)
+    out[j] /= sum;
+}
+
+static void
+pt_pretrain_page_update_softmax (PtPretrainPage *self)
+{
+  const PtVisualItem *sim;
+  PtBarChart *chart;
+  g_autofree double *p = NULL;
+  g_autoptr(GPtrArray) labels = NULL;
+  int n;
+
+  if (self->last_visuals == NULL || self->temperature_scale == NULL)
+    return;
+  sim = pt_visuals_lookup (self->last_visuals, "similarity");
+  chart = g_hash_table_lookup (self->visual_widgets, "softmax");
+  if (sim == NULL || chart == NULL || sim->rank != 2 || sim->shape[0] != sim->shape[1])
+    return;
+  n = sim->shape[0];
+  p = g_new (double, n);
+  rescore_row (sim->data, n, 0, gtk_range_get_value (GTK_RANGE (self->temperature_scale)), p);
+  labels = g_ptr_array_new_with_free_func (g_free);
+  for (int j = 0; j < n; j++)
+    g_ptr_array_add (labels, j == n / 2 ? g_strdup_printf (_("%d (positive)"), j) : g_strdup_printf ("%d", j));
+  pt_bar_chart_set_data (chart, (guint) n, (const char * const *) labels->pdata, p);
+  pt_bar_chart_set_highlight (chart, n / 2);
+}
+
+static void
+on_temperature_changed_cb (PtPretrainPage *self)
+{
+  pt_pretrain_page_update_softmax (self);
+}
+
+static GtkWidget *
+visual_card (PtPretrainPage *self,
+             const char     *name,
+             const char     *title,
+             GtkWidget      *child)
+{
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
+  GtkWidget *label = gtk_label_new (title);
+
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_widget_add_css_class (label, "heading");
+  gtk_widget_add_css_class (box, "pt-card");
+  gtk_box_append (GTK_BOX (box), label);
+  gtk_box_append (GTK_BOX (box), child);
+  gtk_box_append (self->visuals_box, box);
+  g_hash_table_insert (self->visual_widgets, g_strdup (name), child);
+  return child;
+}
+
+static const char *
+visual_title (const char *name)
+{
+  static const struct { const char *name; const char *title; } titles[] = {
+    { "similarity", N_("Cosine similarity of the batch's views (outlined: the positive pair)") },
+    { "reconstructions", N_("Masked autoencoding: original, masked, reconstruction, reconstruction with visible patches") },
+    { "prototype_usage", N_("How often each prototype is chosen") },
+    { "cluster_sizes", N_("Cluster sizes") },
+    { "rotation_confusion", N_("Rotation predicted (columns) against applied (rows)") },
+    { "queue_similarity", N_("Similarity of queries to the queue") },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (titles); i++)
+    if (g_str_equal (name, titles[i].name))
+      return _(titles[i].title);
+  return name;
+}
+
+static void
+on_visuals_cb (PtTrainer      *trainer,
+               PtVisuals      *visuals,
+               PtPretrainPage *self)
+{
+  const PtVisualItem *positive = pt_visuals_lookup (visuals, "positive_index");
+
+  g_clear_pointer (&self->last_visuals, pt_visuals_unref);
+  self->last_visuals = pt_visuals_ref (visuals);
+  self->n_visuals++;
+
+  for (guint i = 0; i < pt_visuals_get_n_items (visuals); i++)
+    {
+      const PtVisualItem *item = pt_visuals_get_item (visuals, i);
+      GtkWidget *w = g_hash_table_lookup (self->visual_widgets, item->name);
+
+      switch (item->kind)
+        {
+        case PT_VISUAL_MATRIX:
+          if (item->rank != 2)
+            break;
+          if (w == NULL)
+            {
+              gboolean sim = strstr (item->name, "similarity") != NULL;
+              w = visual_card (self, item->name, visual_title (item->name),
+                               pt_heatmap_new (sim ? PT_HEATMAP_DIVERGING : PT_HEATMAP_SEQUENTIAL));
+              gtk_widget_set_size_request (w, -1, 320);
+              if (!sim)
+                pt_heatmap_set_show_values (PT_HEATMAP (w), TRUE, "%.0f");
+              if (g_str_equal (item->name, "similarity"))
+                {
+                  GtkWidget *row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 8);
+                  GtkWidget *lab = gtk_label_new (_("Temperature for the softmax of row 0"));
+                  GtkWidget *chart = pt_bar_chart_new ();
+
+                  self->temperature_scale = GTK_SCALE (gtk_scale_new_with_range (GTK_ORIENTATION_HORIZONTAL, 0.02, 2.0, 0.01));
+                  gtk_scale_set_digits (self->temperature_scale, 2);
+                  gtk_scale_set_draw_value (self->temperature_scale, TRUE);
+                  gtk_range_set_value (GTK_RANGE (self->temperature_scale), 0.5);
+                  gtk_widget_set_hexpand (GTK_WIDGET (self->temperature_scale), TRUE);
+                  g_signal_connect_object (self->temperature_scale, "value-changed",
+                                           G_CALLBACK (on_temperature_changed_cb), self, G_CONNECT_SWAPPED);
+                  gtk_box_append (GTK_BOX (row), lab);
+                  gtk_box_append (GTK_BOX (row), GTK_WIDGET (self->temperature_scale));
+                  gtk_box_append (GTK_BOX (gtk_widget_get_parent (w)), row);
+                  pt_bar_chart_set_value_format (PT_BAR_CHART (chart), "%.3f");
+                  gtk_box_append (GTK_BOX (gtk_widget_get_parent (w)), chart);
+                  g_hash_table_insert (self->visual_widgets, g_strdup ("softmax"), chart);
+                }
+            }
+          pt_heatmap_set_matrix (PT_HEATMAP (w), item->shape[0], item->shape[1], item->data, NULL, NULL);
+          if (g_str_equal (item->name, "similarity") && positive && positive->shape[0] == item->shape[0])
+            {
+              g_autofree int *outline = g_new (int, item->shape[0]);
+              for (int r = 0; r < item->shape[0]; r++)
+                outline[r] = (int) positive->data[r];
+              pt_heatmap_set_outline (PT_HEATMAP (w), outline);
+            }
+          break;
+
+        case PT_VISUAL_IMAGES:
+          if (item->rank != 4)
+            break;
+          if (w == NULL)
+            w = visual_card (self, item->name, visual_title (item->name), pt_image_grid_new ());
+          {
+            gboolean mae = g_str_equal (item->name, "reconstructions");
+            const char *rows[] = { _("original"), _("masked"), _("reconstruction"), _("+ visible"), NULL };
+            int n = item->shape[0];
+            int cols = mae && n % 4 == 0 ? n / 4 : MIN (n, 16);
+            pt_image_grid_set_images (PT_IMAGE_GRID (w), n, item->shape[1], item->shape[2], item->shape[3],
+                                      item->data, cols, mae && n % 4 == 0 ? rows : NULL);
+          }
+          break;
+
+        case PT_VISUAL_VECTOR:
+          if (g_str_equal (item->name, "positive_index") || g_str_equal (item->name, "probe_softmax") ||
+              item->rank != 1 || item->shape[0] > 200)
+            break;
+          if (w == NULL)
+            w = visual_card (self, item->name, visual_title (item->name), pt_bar_chart_new ());
+          {
+            g_autoptr(GPtrArray) labels = g_ptr_array_new_with_free_func (g_free);
+            g_autofree double *v = g_new (double, MAX (1, item->shape[0]));
+            for (int k = 0; k < item->shape[0]; k++)
+              {
+                g_ptr_array_add (labels, g_strdup_printf ("%d", k));
+                v[k] = item->data[k];
+              }
+            pt_bar_chart_set_value_format (PT_BAR_CHART (w), "%.3g");
+            pt_bar_chart_set_data (PT_BAR_CHART (w), (guint) item->shape[0],
+                                   (const char * const *) labels->pdata, v);
+          }
+          break;
+
+        case PT_VISUAL_POINTS:
+          if (item->rank != 2 || item->shape[1] < 2)
+            break;
+          if (w == NULL)
+            {
+              w = visual_card (self, item->name, visual_title (item->name), pt_scatter_map_new ());
+              gtk_widget_set_size_request (w, -1, 320);
+            }
+          {
+            g_autofree float *xy = g_new (float, 2 * item->shape[0]);
+            for (int k = 0; k < item->shape[0]; k++)
+              {
+                xy[2 * k] = item->data[k * item->shape[1]];
+                xy[2 * k + 1] = item->data[k * item->shape[1] + 1];
+              }
+            pt_scatter_map_set_points (PT_SCATTER_MAP (w), (guint) item->shape[0], xy, NULL, 0, NULL);
+          }
+          break;
+        }
+    }
+
+  if (g_hash_table_size (self->visual_widgets) > 0)
+    {
+      g_autofree char *heading = g_strdup_printf (_("What %s sees (step %u)"),
+                                                  pt_method_get_title (pt_trainer_get_method (trainer)),
+                                                  (guint) pt_visuals_get_step (visuals));
+      gtk_label_set_label (self->visuals_heading, heading);
+      gtk_widget_set_visible (GTK_WIDGET (self->visuals_heading), TRUE);
+    }
+  pt_pretrain_page_update_softmax (self);
+}
+
+static void
+on_state_changed_cb (PtTrainer      *trainer,
+                     PtTrainerState  old_state,
+                     PtTrainerState  new_state,
+                     PtPretrainPage *self)
+{
+  if (new_state == PT_TRAINER_FINISHED)
+    {
+      gtk_progress_bar_set_fraction (self->progress_bar, 1.0);
+      gtk_label_set_label (self->status_label, _("Finished; the run is saved"));
+    }
+  else if (new_state == PT_TRAINER_FAILED)
+    {
+      const GError *error = pt_trainer_get_error (trainer);
+      pt_pretrain_page_set_message (self, error ? error->message : _("The run failed."));
+      gtk_label_set_label (self->status_label, _("Failed"));
+    }
+  else if (new_state == PT_TRAINER_PAUSED)
+    gtk_label_set_label (self->status_label, _("Paused"));
+  pt_pretrain_page_update_actions (self);
+}
+
+static void
+on_fault_cb (PtTrainer      *trainer,
+             guint64         step,
+             const char     *message,
+             const char     *hint,
+             PtPretrainPage *self)
+{
+  g_autofree char *text = g_strdup_printf ("%s %s", message, hint ? hint : "");
+
+  pt_pretrain_page_set_message (self, text);
+  pt_pretrain_page_update_actions (self);
+}
+
+static void
+pt_pretrain_page_drop_trainer (PtPretrainPage *self)
+{
+  if (self->trainer == NULL)
+    return;
+  g_signal_handlers_disconnect_by_data (self->trainer, self);
+  if (trainer_active (self))
+    {
+      /* The page is going away mid-run: keep the work (checkpoint), then
+       * wait for the thread so nothing outlives the page. */
+      pt_trainer_stop (self->trainer);
+      pt_trainer_wait (self->trainer, 30 * G_USEC_PER_SEC);
+    }
+  g_clear_object (&self->trainer);
+}
+
+static void
+build_thread (GTask        *task,
+              gpointer      source,
+              gpointer      task_data,
+              GCancellable *cancellable)
+{
+  PtTrainSpec *spec = task_data;
+  PtDataset *dataset = g_object_get_data (G_OBJECT (task), "pt-dataset");
+  GError *error = NULL;
+  PtTrainer *trainer = pt_train_spec_build (spec, dataset, cancellable, &error);
+
+  if (trainer == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, trainer, g_object_unref);
+}
+
+static void
+on_trainer_built_cb (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(PtPretrainPage) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PtTrainer) trainer = g_task_propagate_pointer (G_TASK (result), &error);
+
+  /* The page was disposed (or the build superseded) while the worker ran:
+   * the run directory exists but nothing trains; drop the trainer. */
+  if (g_cancellable_is_cancelled (g_task_get_cancellable (G_TASK (result))))
+    return;
+  g_clear_object (&self->cancellable);
+  if (trainer == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        pt_pretrain_page_set_message (self, error->message);
+      gtk_label_set_label (self->status_label, "");
+      pt_pretrain_page_update_actions (self);
+      return;
+    }
+  pt_pretrain_page_drop_trainer (self);
+  self->trainer = g_steal_pointer (&trainer);
+  g_signal_connect (self->trainer, "metrics", G_CALLBACK (on_metrics_cb), self);
+  g_signal_connect (self->trainer, "visuals", G_CALLBACK (on_visuals_cb), self);
+  g_signal_connect (self->trainer, "state-changed", G_CALLBACK (on_state_changed_cb), self);
+  g_signal_connect (self->trainer, "fault", G_CALLBACK (on_fault_cb), self);
+
+  if (!pt_trainer_start (self->trainer, &error))
+    pt_pretrain_page_set_message (self, error->message);
+  gtk_label_set_label (self->status_label, _("Training…"));
+  pt_pretrain_page_update_actions (self);
+}
+
+void
+pt_pretrain_page_start (PtPretrainPage *self)
+{
+  g_autoptr(GTask) task = NULL;
+  PtTrainSpec *spec;
+  const char *method = current_method_name (self);
+  guint augment = gtk_drop_down_get_selected (self->augment_dropdown);
+  GHashTableIter iter;
+  gpointer key, value;
+  double epochs;
+
+  g_return_if_fail (PT_IS_PRETRAIN_PAGE (self));
+
+  if (method == NULL || self->dataset == NULL || trainer_active (self) || self->cancellable != NULL)
+    return;
+
+  spec = pt_train_spec_new ();
+  spec->method = g_strdup (method);
+  spec->dataset = g_strdup (pt_dataset_get_spec (self->dataset));
+  spec->encoder = g_strdup (gtk_drop_down_get_selected (self->encoder_dropdown) == 1 ? "vit" : "cnn");
+  spec->width = gtk_spin_button_get_value_as_int (self->width_spin);
+  spec->batch_size = gtk_spin_button_get_value_as_int (self->batch_spin);
+  spec->steps = (guint64) gtk_spin_button_get_value (self->steps_spin);
+  epochs = gtk_spin_button_get_value (self->epochs_spin);
+  spec->epochs = epochs;
+  spec->seed = (guint64) gtk_spin_button_get_value (self->seed_spin);
+  if (augment > 0 && self->presets && augment - 1 < g_strv_length (self->presets))
+    spec->augment = g_strdup (self->presets[augment - 1]);
+  if (self->runs_root != NULL)
+    spec->out_dir = pt_run_default_dir (self->runs_root, method, spec->dataset);
+  spec->params = g_key_file_new ();
+  g_hash_table_iter_init (&iter, self->param_spins);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    g_key_file_set_double (spec->params, "method", key, gtk_spin_button_get_value (value));
+
+  self->total_steps = spec->steps ? spec->steps
+                      : (guint64) MAX (1.0, floor (epochs * pt_dataset_get_n_images (self->dataset) / spec->batch_size));
+
+  pt_pretrain_page_reset_views (self);
+  gtk_progress_bar_set_fraction (self->progress_bar, 0);
+  gtk_label_set_label (self->status_label, _("Preparing the run…"));
+
+  self->cancellable = g_cancellable_new ();
+  task = g_task_new (NULL, self->cancellable, on_trainer_built_cb, g_object_ref (self));
+  g_task_set_task_data (task, spec, (GDestroyNotify) pt_train_spec_free);
+  g_object_set_data_full (G_OBJECT (task), "pt-dataset", g_object_ref (self->dataset), g_object_unref);
+  g_task_run_in_thread (task, build_thread);
+  pt_pretrain_page_update_actions (self);
+}
+
+static void
+pt_pretrain_page_start_action (GtkWidget  *widget,
+                               const char *action_name,
+                               GVariant   *parameter)
+{
+  pt_pretrain_page_start (PT_PRETRAIN_PAGE (widget));
+}
+
+static void
+pt_pretrain_page_pause_action (GtkWidget  *widget,
+                               const char *action_name,
+                               GVariant   *parameter)
+{
+  PtPretrainPage *self = PT_PRETRAIN_PAGE (widget);
+
+  if (self->trainer == NULL)
+    return;
+  if (pt_trainer_get_state (self->trainer) == PT_TRAINER_PAUSED)
+    {
+      pt_pretrain_page_set_message (self, NULL);
+      pt_trainer_resume (self->trainer);
+    }
+  else
+    pt_trainer_pause (self->trainer);
+}
+
+static void
+pt_pretrain_page_step_action (GtkWidget  *widget,
+                              const char *action_name,
+                              GVariant   *parameter)
+{
+  PtPretrainPage *self = PT_PRETRAIN_PAGE (widget);
+
+  if (self->trainer != NULL)
+    pt_trainer_step (self->trainer);
+}
+
+static void
+pt_pretrain_page_stop_action (GtkWidget  *widget,
+                              const char *action_name,
+                              GVariant   *parameter)
+{
+  PtPretrainPage *self = PT_PRETRAIN_PAGE (widget);
+
+  if (self->trainer != NULL && pt_trainer_stop (self->trainer))
+    gtk_label_set_label (self->status_label, _("Stopping after this step…"));
+}
+
+void
+pt_pretrain_page_set_dataset (PtPretrainPage *self,
+                              PtDataset      *dataset)
+{
+  g_return_if_fail (PT_IS_PRETRAIN_PAGE (self));
+
+  if (!g_set_object (&self->dataset, dataset))
+    return;
+  pt_pretrain_page_update_actions (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DATASET]);
+}
+
+gboolean
+pt_pretrain_page_set_method (PtPretrainPage *self,
+                             const char     *name)
+{
+  g_return_val_if_fail (PT_IS_PRETRAIN_PAGE (self), FALSE);
+
+  for (guint i = 0; i < self->n_methods; i++)
+    if (g_str_equal (self->methods[i]->name, name))
+      {
+        gtk_drop_down_set_selected (self->method_dropdown, i);
+        return TRUE;
+      }
+  return FALSE;
+}
+
+gboolean
+pt_pretrain_page_set_value (PtPretrainPage *self,
+                            const char     *key,
+                            double          value)
+{
+  GtkSpinButton *spin = NULL;
+
+  g_return_val_if_fail (PT_IS_PRETRAIN_PAGE (self), FALSE);
+
+  if (g_str_equal (key, "width"))
+    spin = self->width_spin;
+  else if (g_str_equal (key, "batch"))
+    spin = self->batch_spin;
+  else if (g_str_equal (key, "epochs"))
+    spin = self->epochs_spin;
+  else if (g_str_equal (key, "steps"))
+    spin = self->steps_spin;
+  else if (g_str_equal (key, "seed"))
+    spin = self->seed_spin;
+  else
+    spin = g_hash_table_lookup (self->param_spins, key);
+  if (spin == NULL)
+    return FALSE;
+  gtk_spin_button_set_value (spin, value);
+  return TRUE;
+}
+
+void
+pt_pretrain_page_set_runs_root (PtPretrainPage *self,
+                                const char     *root)
+{
+  g_return_if_fail (PT_IS_PRETRAIN_PAGE (self));
+
+  g_free (self->runs_root);
+  self->runs_root = g_strdup (root);
+}
+
+PtTrainer *
+pt_pretrain_page_get_trainer (PtPretrainPage *self)
+{
+  g_return_val_if_fail (PT_IS_PRETRAIN_PAGE (self), NULL);
+  return self->trainer;
+}
+
+guint
+pt_pretrain_page_get_n_logged (PtPretrainPage *self)
+{
+  g_return_val_if_fail (PT_IS_PRETRAIN_PAGE (self), 0);
+  return self->n_logged;
+}
+
+guint
+pt_pretrain_page_get_n_visuals (PtPretrainPage *self)
+{
+  g_return_val_if_fail (PT_IS_PRETRAIN_PAGE (self), 0);
+  return self->n_visuals;
+}
+
+const char *
+pt_pretrain_page_get_message (PtPretrainPage *self)
+{
+  g_return_val_if_fail (PT_IS_PRETRAIN_PAGE (self), NULL);
+  return self->message;
+}
+
+static void
+pt_pretrain_page_get_property (GObject    *object,
+                               guint       prop_id,
+                               GValue     *value,
+                               GParamSpec *pspec)
+{
+  PtPretrainPage *self = PT_PRETRAIN_PAGE (object);
+
+  switch (prop_id)
+    {
+    case PROP_DATASET:
+      g_value_set_object (value, self->dataset);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+pt_pretrain_page_set_property (GObject      *object,
+                               guint         prop_id,
+                               const GValue *value,
+                               GParamSpec   *pspec)
+{
+  PtPretrainPage *self = PT_PRETRAIN_PAGE (object);
+
+  switch (prop_id)
+    {
+    case PROP_DATASET:
+      pt_pretrain_page_set_dataset (self, g_value_get_object (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+pt_pretrain_page_dispose (GObject *object)
+{
+  PtPretrainPage *self = PT_PRETRAIN_PAGE (object);
+  GtkWidget *child;
+
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  pt_pretrain_page_drop_trainer (self);
+  g_clear_pointer (&self->last_visuals, pt_visuals_unref);
+  g_clear_object (&self->dataset);
+  gtk_widget_dispose_template (GTK_WIDGET (self), PT_TYPE_PRETRAIN_PAGE);
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
+    gtk_widget_unparent (child);
+
+  G_OBJECT_CLASS (pt_pretrain_page_parent_class)->dispose (object);
+}
+
+static void
+pt_pretrain_page_finalize (GObject *object)
+{
+  PtPretrainPage *self = PT_PRETRAIN_PAGE (object);
+
+  g_hash_table_unref (self->param_spins);
+  g_hash_table_unref (self->visual_widgets);
+  g_strfreev (self->presets);
+  g_free (self->methods);
+  g_free (self->runs_root);
+  g_free (self->message);
+
+  G_OBJECT_CLASS (pt_pretrain_page_parent_class)->finalize (object);
+}
+
+static void
+pt_pretrain_page_class_init (PtPretrainPageClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = pt_pretrain_page_dispose;
+  object_class->finalize = pt_pretrain_page_finalize;
+  object_class->get_property = pt_pretrain_page_get_property;
+  object_class->set_property = pt_pretrain_page_set_property;
+
+  properties[PROP_DATASET] =
+    g_param_spec_object ("dataset", NULL, NULL, PT_TYPE_DATASET,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  gtk_widget_class_set_template_from_resource (widget_class, PT_RESOURCE_PATH "/ui/pt-pretrain-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, PtPretrainPage, content);
+  gtk_widget_class_bind_template_child (widget_class, PtPretrainPage, method_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, PtPretrainPage, method_description);
+  gtk_widget_class_bind_template_child (widget_class, PtPretrainPage, training_grid);
+  gtk_widget_class_bind_template_child (widget_class, PtPretrainPage, params_grid);
+  gtk_widget_class_bind_template_child (widget_class, PtPretrainPage, start_button);
+  gtk_widget_class_bind_template_child (widget_class, PtPretrainPage, pause_button);
+  gtk_widget_class_bind_template_child (widget_class, PtPretrainPage, progress_bar);
+  gtk_widget_class_bind_template_child (widget_class, PtPretrainPage, status_label);
+  gtk_widget_class_bind_template_child (widget_class, PtPretrainPage, fault_revealer);
+  gtk_widget_class_bind_template_child (widget_class, PtPretrainPage, fault_label);
+  gtk_widget_class_bind_template_child (widget_class, PtPretrainPage, collapse_revealer);
+  gtk_widget_class_bind_template_child (widget_class, PtPretrainPage, collapse_label);
+  gtk_widget_class_bind_template_child (widget_class, PtPretrainPage, plots_grid);
+  gtk_widget_class_bind_template_child (widget_class, PtPretrainPage, visuals_heading);
+  gtk_widget_class_bind_template_child (widget_class, PtPretrainPage, visuals_box);
+
+  gtk_widget_class_install_action (widget_class, "pretrain.start", NULL, pt_pretrain_page_start_action);
+  gtk_widget_class_install_action (widget_class, "pretrain.pause", NULL, pt_pretrain_page_pause_action);
+  gtk_widget_class_install_action (widget_class, "pretrain.step", NULL, pt_pretrain_page_step_action);
+  gtk_widget_class_install_action (widget_class, "pretrain.stop", NULL, pt_pretrain_page_stop_action);
+
+  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
+}
+
+static void
+pt_pretrain_page_init (PtPretrainPage *self)
+{
+  g_autoptr(GtkStringList) titles = gtk_string_list_new (NULL);
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  self->param_spins = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->visual_widgets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->first_std = NAN;
+
+  pt_pretrain_page_build_training_grid (self);
+  pt_pretrain_page_build_plots (self);
+
+  self->methods = pt_method_list (&self->n_methods);
+  for (guint i = 0; i < self->n_methods; i++)
+    gtk_string_list_append (titles, self->methods[i]->title);
+  gtk_drop_down_set_model (self->method_dropdown, G_LIST_MODEL (titles));
+  g_signal_connect_object (self->method_dropdown, "notify::selected",
+                           G_CALLBACK (on_method_selected_cb), self, G_CONNECT_SWAPPED);
+  pt_pretrain_page_rebuild_params (self);
+  pt_pretrain_page_update_actions (self);
+}
