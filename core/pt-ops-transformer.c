@@ -488,7 +488,7 @@ accumulate_rows_v (float       *dst,
     v8_store (dst + 8 * v, v8_load (dst + 8 * v) + acc[v]);
 }
 
-static inline void
+static inline __attribute__ ((always_inline)) void
 accumulate_rows (float       *dst,
                  const float *coef,
                  gsize        cs,
@@ -522,6 +522,57 @@ accumulate_rows (float       *dst,
     }
 }
 
+/* dst[t] = s * sum_d q[d] kt[d * Tp + t] for t < Tp (a multiple of 8), in
+ * blocks of up to 64 columns held in registers (nv constant per case). */
+static inline __attribute__ ((always_inline)) void
+scores_block_v (float       *dst,
+                const float *q,
+                const float *kt,
+                gsize        ldk,
+                int          dh,
+                float        s,
+                int          nv)
+{
+  PtV8f acc[8] = { { 0 } };
+
+  for (int d = 0; d < dh; d++)
+    {
+      float qd = q[d] * s;
+
+      for (int v = 0; v < nv; v++)
+        acc[v] += qd * v8_load (kt + d * ldk + 8 * v);
+    }
+  for (int v = 0; v < nv; v++)
+    v8_store (dst + 8 * v, acc[v]);
+}
+
+static inline __attribute__ ((always_inline)) void
+head_scores (float       *dst,
+             const float *q,
+             const float *kt,
+             int          Tp,
+             int          dh,
+             float        s)
+{
+  for (int t0 = 0; t0 < Tp; t0 += 64)
+    {
+      const float *k = kt + t0;
+      float *o = dst + t0;
+
+      switch (MIN (8, (Tp - t0) / 8))
+        {
+        case 1: scores_block_v (o, q, k, Tp, dh, s, 1); break;
+        case 2: scores_block_v (o, q, k, Tp, dh, s, 2); break;
+        case 3: scores_block_v (o, q, k, Tp, dh, s, 3); break;
+        case 4: scores_block_v (o, q, k, Tp, dh, s, 4); break;
+        case 5: scores_block_v (o, q, k, Tp, dh, s, 5); break;
+        case 6: scores_block_v (o, q, k, Tp, dh, s, 6); break;
+        case 7: scores_block_v (o, q, k, Tp, dh, s, 7); break;
+        default: scores_block_v (o, q, k, Tp, dh, s, 8); break;
+        }
+    }
+}
+
 PT_HOT static void
 attention_forward_run (gsize    begin,
                        gsize    end,
@@ -548,16 +599,7 @@ attention_forward_run (gsize    begin,
           float *restrict o = j->out + (b * T + i) * D + h * dh;
           float mx = -INFINITY, sum = 0.0f, inv;
 
-          for (int t = 0; t < Tp; t++)
-            srow[t] = 0.0f;
-          for (int d = 0; d < dh; d++)
-            {
-              const float *restrict k = kt + (gsize) d * Tp;
-              float qd = q[d] * scale;
-
-              for (int t = 0; t < Tp; t++)
-                srow[t] += qd * k[t];
-            }
+          head_scores (srow, q, kt, Tp, dh, scale);
           for (int t = 0; t < T; t++)
             mx = MAX (mx, srow[t]);
           for (int t = 0; t < T; t++)
@@ -626,16 +668,7 @@ attention_backward_run (gsize    begin,
           float s = 0.0f;
 
           /* o_i = sum_t p_t v_t: dp_t = g . v_t */
-          for (int t = 0; t < Tp; t++)
-            dp[t] = 0.0f;
-          for (int d = 0; d < dh; d++)
-            {
-              const float *restrict v = vt + (gsize) d * Tp;
-              float gd = g[d];
-
-              for (int t = 0; t < Tp; t++)
-                dp[t] += gd * v[t];
-            }
+          head_scores (dp, g, vt, Tp, dh, 1.0f);
           for (int t = 0; t < T; t++)
             s += dp[t] * row[t];
           /* softmax backward, times the 1/sqrt (dh) of the scores */

@@ -146,6 +146,9 @@ test_grad_attention (void)
   c.a = 2;   /* dh = 16: the register-blocked path */
   check_op ("attention-dh16", &c, 1, (int[]) { 3 }, (int[][4]) { { 2, 11, 3 * 32 } },
             1e-2, 2e-3, 1e-2);
+  c.a = 2;   /* T = 70: score blocks of 64 + 8 columns */
+  check_op ("attention-long", &c, 1, (int[]) { 3 }, (int[][4]) { { 1, 70, 3 * 16 } },
+            1e-2, 2e-3, 1e-2);
   c.a = 1;   /* dh = 8 */
   check_op ("attention-dh8", &c, 1, (int[]) { 3 }, (int[][4]) { { 1, 9, 3 * 8 } },
             1e-2, 2e-3, 1e-2);
