@@ -254,6 +254,7 @@ pt_cli_probe_main (int    argc,
       else
         printf (_("%-12s linear %6.2f%%   kNN %6.2f%%\n"), pt_feature_kind_to_string (kinds[k]),
                 100.0 * results[k].linear->accuracy, 100.0 * results[k].knn->accuracy);
+      fflush (stdout);
     }
 
   b = json_builder_new ();

@@ -168,9 +168,10 @@ pt_cnn_encoder_save_safetensors (PtCnnEncoder        *enc,
                                      shape, info->ndim);
       if (g_str_has_suffix (info->name, ".running_var"))
         {
-          char *name = g_strdup (info->name);
+          g_autofree char *stem = g_strndup (info->name,
+                                             strlen (info->name) - strlen ("running_var"));
+          char *name = g_strconcat (stem, "num_batches_tracked", NULL);
 
-          strcpy (name + strlen (name) - strlen ("running_var"), "num_batches_tracked");
           g_ptr_array_add (names, name);
           pt_safetensors_writer_add_i64 (writer, name, &tracked, NULL, 0);
         }
