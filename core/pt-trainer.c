@@ -865,8 +865,14 @@ do_step (PtTrainer  *self,
   memcpy (metrics->parts, result.parts, sizeof result.parts);
   metrics->n_stats = result.n_stats;
   memcpy (metrics->stats, result.stats, sizeof result.stats);
-  metrics->lr = pt_method_has_param (self->method, "lr")
-                  ? pt_method_get_param (self->method, "lr") : NAN;
+  /* The learning rate in force this step: what the method reports (after
+   * warmup and schedule), else its "lr" parameter. */
+  metrics->lr = NAN;
+  for (int i = 0; i < result.n_stats; i++)
+    if (g_strcmp0 (result.stats[i].name, "lr") == 0)
+      metrics->lr = result.stats[i].value;
+  if (isnan (metrics->lr) && pt_method_has_param (self->method, "lr"))
+    metrics->lr = pt_method_get_param (self->method, "lr");
   metrics->images_per_s = self->images_per_s;
   metrics->time = g_get_real_time () / 1e6;
   if (self->next_events->len > 0)
