@@ -18,6 +18,7 @@
 #include "pt-nn.h"
 #include "pt-optim.h"
 #include "pt-parallel.h"
+#include "pt-ssl.h"
 #include "pt-threads.h"
 
 typedef struct
@@ -123,8 +124,8 @@ pt_cli_bench_main (int    argc,
     return pt_cli_usage_error ("bench", _("--method is required"));
   if (strcmp (method, "mae") == 0)
     return pt_cli_bench_mae (encoder, batch, steps, warmup, threads, size, channels, json);
-  if (strcmp (method, "simclr") != 0)
-    return pt_cli_usage_error ("bench", _("method “%s” cannot be benchmarked yet (available: simclr)"),
+  if (strcmp (method, "simclr") != 0 && pt_ssl_method_lookup (method) == NULL)
+    return pt_cli_usage_error ("bench", _("method “%s” cannot be benchmarked yet (available: simclr, moco, swav, deepcluster, rotnet, mae)"),
                                method);
   if (encoder != NULL && strcmp (encoder, "cnn") != 0)
     return pt_cli_usage_error ("bench", _("encoder “%s” cannot be benchmarked yet (available: cnn)"),
@@ -143,6 +144,9 @@ pt_cli_bench_main (int    argc,
     return pt_cli_usage_error ("bench", _("--channels must be between 1 and 4"));
 
   threads = pt_threads_set (threads);
+  if (strcmp (method, "simclr") != 0)
+    return pt_cli_bench_ssl_method (method, channels, size, width, batch, steps, warmup,
+                                    threads, json);
 
   params = pt_params_new ();
   pt_cnn_init (&b.cnn, params, "encoder", channels, width);

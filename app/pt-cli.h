@@ -56,6 +56,17 @@ int       pt_cli_augment_main     (int             argc,
                                    char          **argv);
 int       pt_cli_bench_main       (int             argc,
                                    char          **argv);
+/* bench for the SSL methods of core/pt-ssl.h (app/pt-cli-bench-methods.c);
+ * arguments already validated. */
+int       pt_cli_bench_ssl_method (const char     *method,
+                                   int             channels,
+                                   int             size,
+                                   int             width,
+                                   int             batch,
+                                   int             steps,
+                                   int             warmup,
+                                   int             threads,
+                                   gboolean        json);
 int       pt_cli_info_main        (int             argc,
                                    char          **argv);
 int       pt_cli_runs_main        (int             argc,
