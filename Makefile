@@ -15,6 +15,10 @@ DEBIAN_PACKAGES = \
 	gettext desktop-file-utils appstream \
 	xvfb xauth dataset-fashion-mnist
 
+# Only `make bench` needs these: GNU time for peak RSS and PyTorch for the
+# twin it compares against.
+BENCH_PACKAGES = time python3-torch
+
 # CI builds treat warnings as errors.
 ifeq ($(CI),true)
 MESON_EXTRA = -Dwerror=true
@@ -26,7 +30,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 deps:
 	@missing=""; \
-	for p in $(DEBIAN_PACKAGES); do \
+	for p in $(DEBIAN_PACKAGES) $(EXTRA_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}\n' "$$p" 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -65,7 +69,8 @@ asan: deps
 	  meson test -C $(ASAN_DIR) --print-errorlogs --num-processes 2 --timeout-multiplier 4; \
 	status=$$?; python3 tests/summarize.py $(ASAN_DIR)/meson-logs/testlog.json || status=1; exit $$status
 
-bench: build
+bench:
+	$(MAKE) build EXTRA_PACKAGES="$(BENCH_PACKAGES)"
 	./tests/bench/run-bench.sh $(BUILD_DIR)
 
 clean:

@@ -9,6 +9,7 @@
 #include "pt-build-config.h"
 #include "pt-application.h"
 #include "pt-pages.h"
+#include "pt-methods.h"
 #include "pt-preferences-window.h"
 #include "pt-threads.h"
 #include "pt-ui.h"
@@ -190,6 +191,7 @@ pt_application_startup (GApplication *app)
   G_APPLICATION_CLASS (pt_application_parent_class)->startup (app);
 
   pt_ui_init ();
+  pt_methods_register_builtin ();
   gtk_icon_theme_add_resource_path (gtk_icon_theme_get_for_display (gdk_display_get_default ()),
                                     PT_RESOURCE_PATH "/icons");
   gtk_window_set_default_icon_name (PT_APP_ID);

@@ -13,6 +13,8 @@
 
 #include "pt-build-config.h"
 #include "pt-augment-page.h"
+#include "pt-features.h"
+#include "pt-run.h"
 #include "pt-threads.h"
 #include "pt-view-grid.h"
 
@@ -102,12 +104,28 @@ struct _PtAugmentPage
   GtkSpinButton   *seed_spin;
   GtkLabel        *status_label;
   PtViewGrid      *view_grid;
+  GtkDropDown     *encoder_dropdown;
 
   PtDataset       *dataset;
   PtAugRecipe     *recipe;
   char           **presets;
   guint            render_count;
   gboolean         building;    /* suppresses feedback while (re)building controls */
+
+  /* A trained encoder scores each pair: the cosine similarity of the
+   * embeddings of its first two views. The method is used by one worker at
+   * a time; a render while one runs leaves a pending request. */
+  GPtrArray       *encoder_dirs;  /* run dirs, dropdown row i+1 */
+  PtMethod        *method;
+  PtNormalization  norm;
+  GCancellable    *encoder_cancellable;
+  guint            embed_generation;
+  gboolean         embed_running;
+  gboolean         embed_pending;
+  float           *pair_views[2]; /* last render's first two views, n_rows each */
+  int              pair_shape[3];
+  guint            pair_rows;
+  guint            n_scored;
 };
 
 G_DEFINE_FINAL_TYPE (PtAugmentPage, pt_augment_page, GTK_TYPE_WIDGET)
@@ -121,6 +139,7 @@ enum {
 static GParamSpec *properties[N_PROPS];
 
 static void pt_augment_page_rebuild_editor (PtAugmentPage *self);
+static void pt_augment_page_score_pairs (PtAugmentPage *self);
 
 static void
 pt_augment_page_show_error (PtAugmentPage *self,
@@ -142,6 +161,243 @@ pick_index (guint seed,
   z = (z ^ (z >> 27)) * G_GUINT64_CONSTANT (0x94d049bb133111eb);
   z ^= z >> 31;
   return (guint) (z % n);
+}
+
+typedef struct {
+  PtMethod        *method;
+  PtNormalization  norm;
+  float           *views[2];
+  int              c, h, w;
+  guint            n;
+  guint            generation;
+} ScoreJob;
+
+static void
+score_job_free (ScoreJob *job)
+{
+  pt_method_unref (job->method);
+  g_free (job->views[0]);
+  g_free (job->views[1]);
+  g_free (job);
+}
+
+static void
+score_thread (GTask        *task,
+              gpointer      source,
+              gpointer      task_data,
+              GCancellable *cancellable)
+{
+  ScoreJob *job = task_data;
+  int dim = pt_method_get_feature_dim (job->method);
+  gsize plane = (gsize) job->h * job->w;
+  g_autofree float *f0 = g_new (float, (gsize) job->n * dim);
+  g_autofree float *f1 = g_new (float, (gsize) job->n * dim);
+  double *sims = g_new (double, job->n);
+  GError *error = NULL;
+
+  /* The views are in [0, 1]; the encoder was trained on normalized pixels. */
+  for (int v = 0; v < 2; v++)
+    for (guint i = 0; i < job->n; i++)
+      for (int ch = 0; ch < job->c; ch++)
+        {
+          float *p = job->views[v] + ((gsize) i * job->c + ch) * plane;
+          for (gsize k = 0; k < plane; k++)
+            p[k] = (p[k] - job->norm.mean[ch]) / job->norm.std[ch];
+        }
+
+  if (!pt_method_embed (job->method, job->views[0], (int) job->n, f0, &error) ||
+      !pt_method_embed (job->method, job->views[1], (int) job->n, f1, &error))
+    {
+      g_free (sims);
+      g_task_return_error (task, error);
+      return;
+    }
+  for (guint i = 0; i < job->n; i++)
+    {
+      double ab = 0, aa = 0, bb = 0;
+      for (int d = 0; d < dim; d++)
+        {
+          double a = f0[(gsize) i * dim + d], b = f1[(gsize) i * dim + d];
+          ab += a * b;
+          aa += a * a;
+          bb += b * b;
+        }
+      sims[i] = aa > 0 && bb > 0 ? ab / sqrt (aa * bb) : 0.0;
+    }
+  g_task_return_pointer (task, sims, g_free);
+}
+
+static void
+on_scored_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(PtAugmentPage) self = user_data;
+  ScoreJob *job = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GError) error = NULL;
+  g_autofree double *sims = g_task_propagate_pointer (G_TASK (result), &error);
+
+  self->embed_running = FALSE;
+  if (sims != NULL && job->generation == self->embed_generation && self->method != NULL)
+    {
+      pt_view_grid_set_similarities (self->view_grid, job->n, sims);
+      self->n_scored++;
+    }
+  else if (error != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    pt_augment_page_show_error (self, error->message);
+
+  if (self->embed_pending)
+    {
+      self->embed_pending = FALSE;
+      pt_augment_page_score_pairs (self);
+    }
+}
+
+static void
+pt_augment_page_score_pairs (PtAugmentPage *self)
+{
+  const PtMethodConfig *config;
+  g_autoptr(GTask) task = NULL;
+  ScoreJob *job;
+
+  self->embed_generation++;
+  if (self->method == NULL || self->pair_rows == 0)
+    {
+      pt_view_grid_set_similarities (self->view_grid, 0, NULL);
+      return;
+    }
+  config = pt_method_get_config (self->method);
+  if (config->channels != self->pair_shape[0] || config->height != self->pair_shape[1] ||
+      config->width != self->pair_shape[2])
+    {
+      pt_view_grid_set_similarities (self->view_grid, 0, NULL);
+      return;
+    }
+  if (self->embed_running)
+    {
+      self->embed_pending = TRUE;
+      return;
+    }
+
+  job = g_new0 (ScoreJob, 1);
+  job->method = pt_method_ref (self->method);
+  job->norm = self->norm;
+  job->c = self->pair_shape[0];
+  job->h = self->pair_shape[1];
+  job->w = self->pair_shape[2];
+  job->n = self->pair_rows;
+  for (int v = 0; v < 2; v++)
+    job->views[v] = g_memdup2 (self->pair_views[v], sizeof (float) * job->n * job->c * job->h * job->w);
+  job->generation = self->embed_generation;
+
+  self->embed_running = TRUE;
+  task = g_task_new (NULL, NULL, on_scored_cb, g_object_ref (self));
+  g_task_set_task_data (task, job, (GDestroyNotify) score_job_free);
+  g_task_run_in_thread (task, score_thread);
+}
+
+static void
+on_encoder_loaded_cb (GObject      *source,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  g_autoptr(PtAugmentPage) self = user_data;
+  g_autoptr(GError) error = NULL;
+  PtMethod *method = g_task_propagate_pointer (G_TASK (result), &error);
+  PtNormalization *norm = g_task_get_task_data (G_TASK (result));
+
+  if (g_cancellable_is_cancelled (g_task_get_cancellable (G_TASK (result))))
+    {
+      g_clear_pointer (&method, pt_method_unref);
+      return;
+    }
+  if (method == NULL)
+    {
+      pt_augment_page_show_error (self, error->message);
+      return;
+    }
+  g_clear_pointer (&self->method, pt_method_unref);
+  self->method = method;
+  self->norm = *norm;
+  pt_augment_page_score_pairs (self);
+}
+
+static void
+load_encoder_thread (GTask        *task,
+                     gpointer      source,
+                     gpointer      task_data,
+                     GCancellable *cancellable)
+{
+  const char *dir = g_object_get_data (G_OBJECT (task), "pt-run-dir");
+  GError *error = NULL;
+  PtMethod *method = pt_features_load_method (dir, PT_FEATURES_TRAINED, task_data, NULL, &error);
+
+  if (method == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, method, (GDestroyNotify) pt_method_unref);
+}
+
+static void
+on_encoder_selected_cb (PtAugmentPage *self)
+{
+  guint i = gtk_drop_down_get_selected (self->encoder_dropdown);
+  g_autoptr(GTask) task = NULL;
+
+  if (self->building)
+    return;
+  g_cancellable_cancel (self->encoder_cancellable);
+  g_clear_object (&self->encoder_cancellable);
+  g_clear_pointer (&self->method, pt_method_unref);
+  pt_augment_page_score_pairs (self);
+  if (i == 0 || i == GTK_INVALID_LIST_POSITION || i - 1 >= self->encoder_dirs->len)
+    return;
+
+  self->encoder_cancellable = g_cancellable_new ();
+  task = g_task_new (NULL, self->encoder_cancellable, on_encoder_loaded_cb, g_object_ref (self));
+  g_object_set_data_full (G_OBJECT (task), "pt-run-dir", g_strdup (self->encoder_dirs->pdata[i - 1]), g_free);
+  g_task_set_task_data (task, g_new0 (PtNormalization, 1), g_free);
+  g_task_run_in_thread (task, load_encoder_thread);
+}
+
+/* The runs trained on this dataset, newest first. */
+static void
+pt_augment_page_fill_encoders (PtAugmentPage *self)
+{
+  g_autoptr(GPtrArray) runs = pt_run_list (NULL, NULL);
+  g_autoptr(GtkStringList) titles = gtk_string_list_new (NULL);
+  const char *spec = self->dataset ? pt_dataset_get_spec (self->dataset) : NULL;
+  guint keep = 0;
+  g_autofree char *current = NULL;
+  guint sel = gtk_drop_down_get_selected (self->encoder_dropdown);
+
+  if (sel != GTK_INVALID_LIST_POSITION && sel > 0 && sel - 1 < self->encoder_dirs->len)
+    current = g_strdup (self->encoder_dirs->pdata[sel - 1]);
+
+  g_ptr_array_set_size (self->encoder_dirs, 0);
+  gtk_string_list_append (titles, _("No encoder"));
+  for (guint i = runs ? runs->len : 0; i-- > 0;)
+    {
+      PtRunInfo *info = runs->pdata[i];
+      g_autofree char *title = NULL;
+
+      if (spec == NULL || g_strcmp0 (info->dataset, spec) != 0)
+        continue;
+      /* TRANSLATORS: method, steps trained, run folder name */
+      title = g_strdup_printf (_("%s, %u steps (%s)"), info->method, (guint) info->steps, info->name);
+      if (g_strcmp0 (current, info->dir) == 0)
+        keep = self->encoder_dirs->len + 1;
+      g_ptr_array_add (self->encoder_dirs, g_strdup (info->dir));
+      gtk_string_list_append (titles, title);
+    }
+
+  self->building = TRUE;
+  gtk_drop_down_set_model (self->encoder_dropdown, G_LIST_MODEL (titles));
+  gtk_drop_down_set_selected (self->encoder_dropdown, keep);
+  self->building = FALSE;
+  gtk_widget_set_sensitive (GTK_WIDGET (self->encoder_dropdown), self->encoder_dirs->len > 0);
+  if (keep == 0 && self->method != NULL)
+    on_encoder_selected_cb (self);
 }
 
 static void
@@ -221,6 +477,22 @@ pt_augment_page_render (PtAugmentPage *self)
     pt_view_grid_set_rows (self->view_grid, n_rows, rows);
   }
 
+  /* Keep the first two views for the encoder's similarity score. */
+  g_clear_pointer (&self->pair_views[0], g_free);
+  g_clear_pointer (&self->pair_views[1], g_free);
+  self->pair_rows = 0;
+  if (n_views >= 2 && records[0].out_width == records[n_rows].out_width &&
+      records[0].out_height == records[n_rows].out_height)
+    {
+      self->pair_shape[0] = records[0].out_channels;
+      self->pair_shape[1] = records[0].out_height;
+      self->pair_shape[2] = records[0].out_width;
+      self->pair_views[0] = g_steal_pointer (&views[0]);
+      self->pair_views[1] = g_steal_pointer (&views[1]);
+      self->pair_rows = n_rows;
+    }
+  pt_augment_page_score_pairs (self);
+
   for (guint v = 0; v < n_views; v++)
     g_free (views[v]);
 
@@ -276,6 +548,30 @@ on_right_angles_toggled_cb (GtkCheckButton *check,
     return;
   *field = gtk_check_button_get_active (check);
   pt_augment_page_render (self);
+}
+
+static gboolean
+rebuild_idle_cb (gpointer data)
+{
+  PtAugmentPage *self = data;
+
+  pt_augment_page_rebuild_editor (self);
+  pt_augment_page_render (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_count_changed_cb (GtkSpinButton *spin,
+                     PtAugmentPage *self)
+{
+  guint *count = g_object_get_data (G_OBJECT (spin), "pt-field");
+
+  if (self->building || count == NULL)
+    return;
+  *count = (guint) gtk_spin_button_get_value_as_int (spin);
+  /* The heading and the view grid change shape: rebuild once the signal
+   * that is running is over. */
+  g_idle_add_full (G_PRIORITY_HIGH_IDLE, rebuild_idle_cb, g_object_ref (self), g_object_unref);
 }
 
 static GtkWidget *
@@ -338,6 +634,28 @@ pt_augment_page_rebuild_editor (PtAugmentPage *self)
       gtk_widget_add_css_class (h, "pt-heading");
       gtk_widget_set_margin_top (h, gi > 0 ? 14 : 4);
       gtk_box_append (self->editor_box, h);
+
+      /* Multi-crop: how many views of this group, and their size. */
+      {
+        GtkWidget *row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+        GtkWidget *l = gtk_label_new (_("Views"));
+        GtkWidget *spin = gtk_spin_button_new_with_range (1, 16, 1);
+
+        gtk_label_set_xalign (GTK_LABEL (l), 0);
+        gtk_widget_set_hexpand (l, TRUE);
+        gtk_widget_add_css_class (l, "caption");
+        gtk_spin_button_set_value (GTK_SPIN_BUTTON (spin), g->count);
+        gtk_accessible_update_property (GTK_ACCESSIBLE (spin), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Views"), -1);
+        g_object_set_data (G_OBJECT (spin), "pt-field", &g->count);
+        g_signal_connect (spin, "value-changed", G_CALLBACK (on_count_changed_cb), self);
+        gtk_widget_set_margin_start (row, 28);
+        gtk_box_append (GTK_BOX (row), l);
+        gtk_box_append (GTK_BOX (row), spin);
+        gtk_box_append (self->editor_box, row);
+        if (g->pixels == 0)
+          gtk_box_append (self->editor_box,
+                          make_scale_row (self, _("Size (of the image)"), &g->size, 0.1, 1.0, 0.05, 2));
+      }
 
       for (guint op = 0; op < PT_AUG_N_OPS; op++)
         {
@@ -592,6 +910,7 @@ pt_augment_page_set_dataset (PtAugmentPage *self,
 
   if (!g_set_object (&self->dataset, dataset))
     return;
+  pt_augment_page_fill_encoders (self);
   pt_augment_page_render (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DATASET]);
 }
@@ -608,6 +927,29 @@ pt_augment_page_get_recipe (PtAugmentPage *self)
 {
   g_return_val_if_fail (PT_IS_AUGMENT_PAGE (self), NULL);
   return self->recipe;
+}
+
+void
+pt_augment_page_set_encoder_run (PtAugmentPage *self,
+                                 const char    *run_dir)
+{
+  g_return_if_fail (PT_IS_AUGMENT_PAGE (self));
+
+  pt_augment_page_fill_encoders (self);
+  for (guint i = 0; i < self->encoder_dirs->len; i++)
+    if (run_dir != NULL && g_str_equal (self->encoder_dirs->pdata[i], run_dir))
+      {
+        gtk_drop_down_set_selected (self->encoder_dropdown, i + 1);
+        return;
+      }
+  gtk_drop_down_set_selected (self->encoder_dropdown, 0);
+}
+
+guint
+pt_augment_page_get_n_scored (PtAugmentPage *self)
+{
+  g_return_val_if_fail (PT_IS_AUGMENT_PAGE (self), 0);
+  return self->n_scored;
 }
 
 guint
@@ -654,10 +996,21 @@ pt_augment_page_set_property (GObject      *object,
 }
 
 static void
+pt_augment_page_map (GtkWidget *widget)
+{
+  GTK_WIDGET_CLASS (pt_augment_page_parent_class)->map (widget);
+  /* Runs may have finished since: offer their encoders. */
+  pt_augment_page_fill_encoders (PT_AUGMENT_PAGE (widget));
+}
+
+static void
 pt_augment_page_dispose (GObject *object)
 {
   PtAugmentPage *self = PT_AUGMENT_PAGE (object);
 
+  g_cancellable_cancel (self->encoder_cancellable);
+  g_clear_object (&self->encoder_cancellable);
+  g_clear_pointer (&self->method, pt_method_unref);
   g_clear_object (&self->dataset);
   gtk_widget_dispose_template (GTK_WIDGET (self), PT_TYPE_AUGMENT_PAGE);
   {
@@ -675,6 +1028,9 @@ pt_augment_page_finalize (GObject *object)
 
   g_clear_pointer (&self->recipe, pt_augment_recipe_free);
   g_strfreev (self->presets);
+  g_ptr_array_unref (self->encoder_dirs);
+  g_free (self->pair_views[0]);
+  g_free (self->pair_views[1]);
   G_OBJECT_CLASS (pt_augment_page_parent_class)->finalize (object);
 }
 
@@ -688,6 +1044,7 @@ pt_augment_page_class_init (PtAugmentPageClass *klass)
   object_class->finalize = pt_augment_page_finalize;
   object_class->get_property = pt_augment_page_get_property;
   object_class->set_property = pt_augment_page_set_property;
+  widget_class->map = pt_augment_page_map;
 
   properties[PROP_DATASET] =
     g_param_spec_object ("dataset", NULL, NULL, PT_TYPE_DATASET,
@@ -705,6 +1062,7 @@ pt_augment_page_class_init (PtAugmentPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PtAugmentPage, seed_spin);
   gtk_widget_class_bind_template_child (widget_class, PtAugmentPage, status_label);
   gtk_widget_class_bind_template_child (widget_class, PtAugmentPage, view_grid);
+  gtk_widget_class_bind_template_child (widget_class, PtAugmentPage, encoder_dropdown);
 
   gtk_widget_class_install_action (widget_class, "augment.resample", NULL, pt_augment_page_resample_action);
   gtk_widget_class_install_action (widget_class, "augment.copy", NULL, pt_augment_page_copy_action);
@@ -721,6 +1079,9 @@ pt_augment_page_init (PtAugmentPage *self)
 
   gtk_widget_init_template (GTK_WIDGET (self));
 
+  self->encoder_dirs = g_ptr_array_new_with_free_func (g_free);
+  g_signal_connect_object (self->encoder_dropdown, "notify::selected",
+                           G_CALLBACK (on_encoder_selected_cb), self, G_CONNECT_SWAPPED);
   self->presets = pt_augment_recipe_list_presets ();
   for (guint i = 0; self->presets && self->presets[i]; i++)
     {

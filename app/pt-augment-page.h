@@ -22,6 +22,12 @@ gboolean           pt_augment_page_load_recipe (PtAugmentPage *self,
                                                 const char    *name_or_path);
 void               pt_augment_page_set_seed    (PtAugmentPage *self,
                                                 guint          seed);
+/* Scores each pair with the encoder of the run in run_dir (trained on this
+ * dataset; under $XDG_DATA_HOME/pretext/runs), or stops scoring (NULL). */
+void               pt_augment_page_set_encoder_run (PtAugmentPage *self,
+                                                    const char    *run_dir);
+/* How many renders were scored by an encoder so far (tests). */
+guint              pt_augment_page_get_n_scored (PtAugmentPage *self);
 /* How many times the views were rendered (tests watch it change). */
 guint              pt_augment_page_get_render_count (PtAugmentPage *self);
 /* Sets a parameter as the editor's controls do: group index, op, key (as in

@@ -1,17 +1,9 @@
 /* pt-cli-methods.c: the methods pretext-cli can train, registered once. */
 #include "pt-cli.h"
-#include "pt-method.h"
-#include "pt-method-mae.h"
+#include "pt-methods.h"
 
 void
 pt_cli_register_methods (void)
 {
-  static gsize done = 0;
-
-  if (g_once_init_enter (&done))
-    {
-      /* The built-in methods register here as they land. */
-      pt_method_register (&pt_method_mae_class);
-      g_once_init_leave (&done, 1);
-    }
+  pt_methods_register_builtin ();
 }

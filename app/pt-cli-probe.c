@@ -75,6 +75,7 @@ evaluate (const char  *run_dir,
           int          n_classes,
           int          knn_k,
           double       knn_t,
+          double       c,
           guint64      seed,
           KindResult  *out,
           guint64     *step,
@@ -110,6 +111,7 @@ evaluate (const char  *run_dir,
 
   pt_probe_options_init (&options);
   options.seed = seed;
+  options.c = c;
   probe = pt_probe_run (sub_x, sub_y, n_sub, test_x, pt_dataset_get_labels (test), n_test,
                         d, n_classes, &options, NULL, error);
   if (probe == NULL)
@@ -139,7 +141,7 @@ pt_cli_probe_main (int    argc,
 {
   g_autofree char *labels = NULL;
   int knn_k = PT_KNN_DEFAULT_K, threads = 0;
-  double knn_t = PT_KNN_DEFAULT_T;
+  double knn_t = PT_KNN_DEFAULT_T, c = 0;
   gint64 seed = 0;
   gboolean json = FALSE;
   g_autoptr(GOptionContext) context = NULL;
@@ -161,6 +163,7 @@ pt_cli_probe_main (int    argc,
     { "labels", 0, 0, G_OPTION_ARG_STRING, &labels, N_("Labeled training images: a fraction (0.01, 10%) or a count per class (default all)"), N_("FRACTION|N") },
     { "knn-k", 0, 0, G_OPTION_ARG_INT, &knn_k, N_("Neighbours that vote in kNN (default 20)"), N_("K") },
     { "knn-t", 0, 0, G_OPTION_ARG_DOUBLE, &knn_t, N_("kNN temperature (default 0.07)"), N_("T") },
+    { "c", 0, 0, G_OPTION_ARG_DOUBLE, &c, N_("Inverse L2 strength of the probe (default: chosen on a validation split)"), N_("C") },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, N_("Seed of the labeled subset and the validation split (default 0)"), N_("S") },
     { "threads", 0, 0, G_OPTION_ARG_INT, &threads, N_("Compute threads (default 1)"), N_("T") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print the results as JSON"), NULL },
@@ -183,6 +186,8 @@ pt_cli_probe_main (int    argc,
     return pt_cli_usage_error ("probe", _("--knn-k must be between 1 and 200"));
   if (!(knn_t > 0) || !isfinite (knn_t))
     return pt_cli_usage_error ("probe", _("--knn-t must be positive"));
+  if (c < 0 || !isfinite (c))
+    return pt_cli_usage_error ("probe", _("--c must be positive"));
   if (seed < 0)
     return pt_cli_usage_error ("probe", _("--seed must not be negative"));
   if (threads < 0 || threads > 256)
@@ -225,7 +230,7 @@ pt_cli_probe_main (int    argc,
       guint64 s = 0;
 
       if (!evaluate (run_dir, train, test, kinds[k], subset, n_sub, n_classes, knn_k, knn_t,
-                     (guint64) seed, &results[k], &s, &error))
+                     c, (guint64) seed, &results[k], &s, &error))
         {
           status = pt_cli_report_error ("probe", error);
           goto out;
@@ -249,6 +254,7 @@ pt_cli_probe_main (int    argc,
       else
         printf (_("%-12s linear %6.2f%%   kNN %6.2f%%\n"), pt_feature_kind_to_string (kinds[k]),
                 100.0 * results[k].linear->accuracy, 100.0 * results[k].knn->accuracy);
+      fflush (stdout);
     }
 
   b = json_builder_new ();
@@ -312,7 +318,22 @@ pt_cli_probe_main (int    argc,
       }
   }
   if (json)
-    pt_cli_print_json (root);
+    {
+      /* The full records (confusion, misclassified) stay in the file. */
+      g_autoptr(JsonNode) brief = json_node_copy (root);
+      JsonObject *res = json_object_get_object_member (json_node_get_object (brief), "results");
+
+      for (guint k = 0; k < G_N_ELEMENTS (kinds); k++)
+        {
+          JsonObject *o = json_object_get_object_member (res, pt_feature_kind_to_string (kinds[k]));
+
+          json_object_set_double_member (o, "linear", results[k].linear->accuracy);
+          json_object_set_double_member (o, "knn", results[k].knn->accuracy);
+          json_object_set_double_member (o, "C", results[k].linear->c);
+        }
+      json_object_set_string_member (json_node_get_object (brief), "file", path);
+      pt_cli_print_json (brief);
+    }
   else
     printf (_("Results written to %s\n"), path);
 

@@ -19,7 +19,10 @@
 #include "pt-threads.h"
 #include "pt-train-spec.h"
 
+static volatile sig_atomic_t stop_flag = 0;
+
 typedef struct {
+  guint64        stop_at;      /* --stop-at: stop gracefully after this step */
   PtCliProgress *progress;
   gboolean       json;
   guint64        first_step;   /* steps done before this process */
@@ -36,6 +39,8 @@ on_step_cb (PtTrainer           *trainer,
   g_autofree char *extra = NULL;
 
   st->last_loss = metrics->loss;
+  if (st->stop_at > 0 && metrics->step >= st->stop_at)
+    stop_flag = 1;
   if (st->json)
     {
       g_autofree char *line = pt_step_metrics_to_json (metrics);
@@ -64,7 +69,7 @@ pt_cli_train_main (int    argc,
   g_autofree char *resume = NULL;
   g_auto(GStrv) sets = NULL;
   double epochs = 0;
-  gint64 steps = 0, seed = 0;
+  gint64 steps = 0, seed = 0, stop_at = 0;
   int batch = 0, width = 0, threads = 0, checkpoint_every = 0;
   gboolean json = FALSE;
   g_autoptr(GOptionContext) context = NULL;
@@ -72,7 +77,6 @@ pt_cli_train_main (int    argc,
   g_autoptr(PtTrainer) trainer = NULL;
   g_autoptr(PtCliProgress) progress = NULL;
   g_autofree char *warning = NULL;
-  static volatile sig_atomic_t stop_flag = 0;
   TrainState st = { 0 };
   gboolean ok;
   const GOptionEntry entries[] = {
@@ -89,6 +93,7 @@ pt_cli_train_main (int    argc,
     { "out", 0, 0, G_OPTION_ARG_FILENAME, &out, N_("Run directory (default under $XDG_DATA_HOME/pretext/runs)"), N_("DIR") },
     { "set", 0, 0, G_OPTION_ARG_STRING_ARRAY, &sets, N_("Set a method parameter (repeatable)"), N_("KEY=VALUE") },
     { "checkpoint-every", 0, 0, G_OPTION_ARG_INT, &checkpoint_every, N_("Steps between checkpoints (default 500)"), N_("N") },
+    { "stop-at", 0, 0, G_OPTION_ARG_INT64, &stop_at, N_("Stop gracefully with a checkpoint after step N, as Ctrl+C would"), N_("N") },
     { "resume", 0, 0, G_OPTION_ARG_FILENAME, &resume, N_("Continue the run in DIR from its last checkpoint"), N_("DIR") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print every step and the result as JSON"), NULL },
     { NULL }
@@ -107,7 +112,7 @@ pt_cli_train_main (int    argc,
       if (method != NULL || dataset != NULL || encoder != NULL || augment != NULL ||
           out != NULL || sets != NULL || epochs != 0 || batch != 0 || width != 0 ||
           seed != 0 || checkpoint_every != 0)
-        return pt_cli_usage_error ("train", _("--resume takes only --steps, --threads and --json"));
+        return pt_cli_usage_error ("train", _("--resume takes only --steps, --stop-at, --threads and --json"));
     }
   else
     {
@@ -132,6 +137,8 @@ pt_cli_train_main (int    argc,
     }
   if (steps < 0)
     return pt_cli_usage_error ("train", _("--steps must be positive"));
+  if (stop_at < 0)
+    return pt_cli_usage_error ("train", _("--stop-at must be positive"));
   if (threads < 0 || threads > 256)
     return pt_cli_usage_error ("train", _("--threads must be between 1 and 256"));
   if (threads > 0)
@@ -186,6 +193,7 @@ pt_cli_train_main (int    argc,
   }
   st.first_step = pt_trainer_get_step (trainer);
   st.json = json;
+  st.stop_at = (guint64) stop_at;
   st.last_loss = NAN;
   progress = pt_cli_progress_new (!json);
   st.progress = progress;

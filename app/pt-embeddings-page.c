@@ -20,6 +20,7 @@
 #include "pt-features.h"
 #include "pt-image-list.h"
 #include "pt-pca.h"
+#include "pt-plot-export.h"
 #include "pt-run.h"
 #include "pt-scatter-map.h"
 #include "pt-tsne.h"
@@ -789,6 +790,7 @@ pt_embeddings_page_init (PtEmbeddingsPage *self)
 
   self->run_dirs = g_ptr_array_new_with_free_func (g_free);
   pt_scatter_map_set_thumb_func (self->map, thumb_cb, self, NULL);
+  pt_plot_export_attach (GTK_WIDGET (self->map));
   g_signal_connect_object (self->map, "point-activated", G_CALLBACK (on_point_activated_cb), self, 0);
   g_signal_connect_object (self->run_dropdown, "notify::selected",
                            G_CALLBACK (on_run_selected_cb), self, G_CONNECT_SWAPPED);

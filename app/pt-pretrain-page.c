@@ -15,6 +15,7 @@
 #include "pt-heatmap.h"
 #include "pt-image-grid.h"
 #include "pt-line-plot.h"
+#include "pt-plot-export.h"
 #include "pt-pretrain-page.h"
 #include "pt-run.h"
 #include "pt-scatter-map.h"
@@ -189,7 +190,7 @@ make_spin (double lower,
   gtk_spin_button_set_digits (GTK_SPIN_BUTTON (spin), digits);
   gtk_spin_button_set_value (GTK_SPIN_BUTTON (spin), value);
   gtk_spin_button_set_numeric (GTK_SPIN_BUTTON (spin), TRUE);
-  gtk_widget_set_size_request (spin, 120, -1);
+  gtk_widget_set_size_request (spin, 110, -1);
   return GTK_SPIN_BUTTON (spin);
 }
 
@@ -310,6 +311,7 @@ pt_pretrain_page_build_plots (PtPretrainPage *self)
       GtkWidget *plot = GTK_WIDGET (plots[i]);
       gtk_widget_set_size_request (plot, -1, 200);
       gtk_widget_add_css_class (plot, "pt-card");
+      pt_plot_export_attach (plot);
       gtk_grid_attach (self->plots_grid, plot, i % 2, i / 2, 1, 1);
     }
 }
@@ -361,7 +363,13 @@ on_metrics_cb (PtTrainer      *trainer,
       double x = (double) m->step;
       double std = find_value (m->stats, m->n_stats, "embed_std");
       double rank = find_value (m->stats, m->n_stats, "effective_rank");
-      double lr = isfinite (m->lr) ? m->lr : find_value (m->stats, m->n_stats, "lr");
+      /* The scheduled rate a method reports beats its base parameter. */
+      double lr = find_value (m->stats, m->n_stats, "lr");
+
+      if (!isfinite (lr))
+        lr = m->lr;
+      if (!isfinite (std))
+        std = find_value (m->stats, m->n_stats, "feature_std");
 
       pt_line_plot_append (self->loss_plot, 0, x, m->loss);
       if (m->n_parts > 1)
@@ -408,8 +416,8 @@ on_metrics_cb (PtTrainer      *trainer,
                    : 0;
 
       gtk_progress_bar_set_fraction (self->progress_bar, CLAMP (frac, 0, 1));
-      /* TRANSLATORS: epoch, step, total steps, images per second, minutes:seconds left */
-      status = g_strdup_printf (_("epoch %u · step %u/%u · %.0f img/s · %d:%02d left"),
+      /* TRANSLATORS: epoch, step/total steps, images per second, minutes:seconds left */
+      status = g_strdup_printf (_("epoch %u · %u/%u · %.0f img/s · %d:%02d left"),
                                 (guint) last->epoch + 1, (guint) last->step, (guint) self->total_steps,
                                 last->images_per_s, (int) eta / 60, (int) eta % 60);
       gtk_label_set_label (self->status_label, status);
@@ -485,6 +493,7 @@ visual_card (PtPretrainPage *self,
   gtk_box_append (GTK_BOX (box), label);
   gtk_box_append (GTK_BOX (box), child);
   gtk_box_append (self->visuals_box, box);
+  pt_plot_export_attach (child);
   g_hash_table_insert (self->visual_widgets, g_strdup (name), child);
   return child;
 }
@@ -494,7 +503,7 @@ visual_title (const char *name)
 {
   static const struct { const char *name; const char *title; } titles[] = {
     { "similarity", N_("Cosine similarity of the batch's views (outlined: the positive pair)") },
-    { "reconstructions", N_("Masked autoencoding: original, masked, reconstruction, reconstruction with visible patches") },
+    { "reconstruction", N_("Masked autoencoding: original, masked, reconstruction, reconstruction with visible patches") },
     { "prototype_usage", N_("How often each prototype is chosen") },
     { "cluster_sizes", N_("Cluster sizes") },
     { "rotation_confusion", N_("Rotation predicted (columns) against applied (rows)") },
@@ -573,7 +582,7 @@ on_visuals_cb (PtTrainer      *trainer,
           if (w == NULL)
             w = visual_card (self, item->name, visual_title (item->name), pt_image_grid_new ());
           {
-            gboolean mae = g_str_equal (item->name, "reconstructions");
+            gboolean mae = g_str_has_prefix (item->name, "reconstruction");
             const char *rows[] = { _("original"), _("masked"), _("reconstruction"), _("+ visible"), NULL };
             int n = item->shape[0];
             int cols = mae && n % 4 == 0 ? n / 4 : MIN (n, 16);

@@ -10,6 +10,7 @@
 
 #include "pt-build-config.h"
 #include "pt-line-plot.h"
+#include "pt-plot-export.h"
 #include "pt-run.h"
 #include "pt-runs-page.h"
 
@@ -222,6 +223,8 @@ on_curves_read_cb (GObject      *source,
 
     gtk_widget_set_vexpand (new_loss, TRUE);
     gtk_widget_set_size_request (new_lr, -1, 160);
+    pt_plot_export_attach (new_loss);
+    pt_plot_export_attach (new_lr);
     gtk_box_insert_child_after (GTK_BOX (lp), new_loss, GTK_WIDGET (self->loss_plot));
     gtk_box_remove (GTK_BOX (lp), GTK_WIDGET (self->loss_plot));
     gtk_box_insert_child_after (GTK_BOX (rp), new_lr, GTK_WIDGET (self->lr_plot));

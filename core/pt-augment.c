@@ -8,6 +8,12 @@
 #include "pt-build-config.h"
 #include "pt-aug-rng.h"
 
+/* Nothing here relies on floating-point exceptions; without this GCC will
+ * not turn the selects of the colour loops into vector blends. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize ("no-trapping-math")
+#endif
+
 G_DEFINE_QUARK (pt-augment-error-quark, pt_augment_error)
 
 /* Stream tags: each op draws from its own stream of the view's key. */
@@ -30,8 +36,10 @@ pt_aug_op_name (PtAugOp op)
 
 typedef enum {
   F_P, F_MIN, F_MAX, F_RATIO_MIN, F_RATIO_MAX, F_BRIGHTNESS, F_CONTRAST,
-  F_SATURATION, F_HUE, F_VALUE, F_RIGHT_ANGLES,
+  F_SATURATION, F_HUE, F_VALUE, F_RIGHT_ANGLES, F_BY_VIEW,
 } Field;
+
+#define IS_BOOL_FIELD(f) ((f) == F_RIGHT_ANGLES || (f) == F_BY_VIEW)
 
 typedef struct {
   const char *key;
@@ -59,11 +67,12 @@ static const OpSpec op_specs[PT_AUG_N_OPS] = {
   } },
   [PT_AUG_HFLIP] = { 1, { { "p", F_P, 0.5, 0, 1, FALSE, -1 } } },
   [PT_AUG_VFLIP] = { 1, { { "p", F_P, 0.5, 0, 1, FALSE, -1 } } },
-  [PT_AUG_ROTATE] = { 5, {
+  [PT_AUG_ROTATE] = { 6, {
     { "p", F_P, 1.0, 0, 1, FALSE, -1 },
     { "degrees-min", F_MIN, 0.0, -360, 360, FALSE, 2 },
     { "degrees-max", F_MAX, 0.0, -360, 360, FALSE, -1 },
     { "right-angles", F_RIGHT_ANGLES, 0, 0, 1, FALSE, -1 },
+    { "by-view", F_BY_VIEW, 0, 0, 1, FALSE, -1 },
     { "fill", F_VALUE, 0.0, 0, 1, FALSE, -1 },
   } },
   [PT_AUG_JITTER] = { 5, {
@@ -116,10 +125,19 @@ field_ptr (PtAugOpParams *params,
     case F_HUE: return &params->hue;
     case F_VALUE: return &params->value;
     case F_RIGHT_ANGLES:
+    case F_BY_VIEW:
     default:
       g_assert_not_reached ();
     }
   return NULL;
+}
+
+static gboolean *
+bool_ptr (PtAugOpParams *params,
+          Field          field)
+{
+  g_assert (IS_BOOL_FIELD (field));
+  return field == F_RIGHT_ANGLES ? &params->right_angles : &params->by_view;
 }
 
 static double
@@ -185,8 +203,8 @@ op_set_defaults (PtAugOpParams *params,
     {
       const KeySpec *spec = &op_specs[op].keys[k];
 
-      if (spec->field == F_RIGHT_ANGLES)
-        params->right_angles = spec->def != 0;
+      if (IS_BOOL_FIELD (spec->field))
+        *bool_ptr (params, spec->field) = spec->def != 0;
       else
         *field_ptr (params, spec->field) = spec->def;
     }
@@ -235,9 +253,10 @@ op_params_equal (const PtAugOpParams *a,
     {
       const KeySpec *spec = &op_specs[op].keys[k];
 
-      if (spec->field == F_RIGHT_ANGLES)
+      if (IS_BOOL_FIELD (spec->field))
         {
-          if (!a->right_angles != !b->right_angles)
+          if (!*bool_ptr ((PtAugOpParams *) a, spec->field) !=
+              !*bool_ptr ((PtAugOpParams *) b, spec->field))
             return FALSE;
         }
       else if (field_get (a, spec->field) != field_get (b, spec->field))
@@ -262,7 +281,7 @@ pt_augment_recipe_equal (const PtAugRecipe *a,
       const PtAugViewGroup *ga = &a->groups[g], *gb = &b->groups[g];
 
       if (g_strcmp0 (ga->name, gb->name) != 0 || ga->count != gb->count ||
-          ga->size != gb->size || ga->pixels != gb->pixels)
+          ga->size != gb->size || ga->pixels != gb->pixels || !ga->shared != !gb->shared)
         return FALSE;
       for (int op = 0; op < PT_AUG_N_OPS; op++)
         if (!op_params_equal (&ga->ops[op], &gb->ops[op], op))
@@ -404,7 +423,7 @@ pt_augment_recipe_validate (const PtAugRecipe *recipe,
             {
               const KeySpec *spec = &op_specs[op].keys[k];
 
-              if (spec->field == F_RIGHT_ANGLES)
+              if (IS_BOOL_FIELD (spec->field))
                 continue;
               if (!check_value (spec, field_get (params, spec->field), origin, name, error))
                 return FALSE;
@@ -478,8 +497,8 @@ get_int (GKeyFile   *kf,
     return invalid (error, origin, group, key, _("“%s” is not an integer"), text);
   if (v < lo || v > hi)
     return invalid (error, origin, group, key,
-                    _("value %" G_GINT64_FORMAT " is outside [%" G_GINT64_FORMAT
-                      ", %" G_GINT64_FORMAT "]"), v, lo, hi);
+                    _("value %lld is outside [%lld, %lld]"),
+                    (long long) v, (long long) lo, (long long) hi);
   *out = v;
   return TRUE;
 }
@@ -512,7 +531,7 @@ load_op (GKeyFile       *kf,
           return invalid (error, origin, group_name, keys[i],
                           _("unknown key for op “%s” (known: %s)"), op_names[op], known->str);
         }
-      if (spec->field == F_RIGHT_ANGLES)
+      if (IS_BOOL_FIELD (spec->field))
         {
           g_autoptr(GError) local = NULL;
           gboolean b = g_key_file_get_boolean (kf, group_name, keys[i], &local);
@@ -520,7 +539,7 @@ load_op (GKeyFile       *kf,
           if (local != NULL)
             return invalid (error, origin, group_name, keys[i],
                             _("expected true or false"));
-          params->right_angles = b;
+          *bool_ptr (params, spec->field) = b;
         }
       else
         {
@@ -549,7 +568,7 @@ pt_augment_recipe_load_data (const char  *data,
   g_auto(GStrv) keys = NULL;
   g_auto(GStrv) views = NULL;
   static const char *const recipe_keys[] = { "name", "title", "reference", "views", "channels", NULL };
-  static const char *const view_keys[] = { "count", "size", "pixels", NULL };
+  static const char *const view_keys[] = { "count", "size", "pixels", "shared", NULL };
 
   g_return_val_if_fail (data != NULL, NULL);
   if (origin == NULL)
@@ -649,7 +668,7 @@ pt_augment_recipe_load_data (const char  *data,
               if (!key_in (vkeys[i], view_keys))
                 {
                   invalid (error, origin, view_group, vkeys[i],
-                           _("unknown key (known: count, size, pixels)"));
+                           _("unknown key (known: count, size, pixels, shared)"));
                   return NULL;
                 }
             }
@@ -660,6 +679,17 @@ pt_augment_recipe_load_data (const char  *data,
               if (!get_int (kf, view_group, "count", origin, 1, 32, &c, error))
                 return NULL;
               group->count = (guint) c;
+            }
+          if (g_key_file_has_key (kf, view_group, "shared", NULL))
+            {
+              g_autoptr(GError) bool_error = NULL;
+
+              group->shared = g_key_file_get_boolean (kf, view_group, "shared", &bool_error);
+              if (bool_error != NULL)
+                {
+                  invalid (error, origin, view_group, "shared", _("expected true or false"));
+                  return NULL;
+                }
             }
           if (g_key_file_has_key (kf, view_group, "pixels", NULL))
             {
@@ -912,6 +942,8 @@ pt_augment_recipe_to_data (const PtAugRecipe *recipe,
       format_double (buf, sizeof buf, group->size);
       g_key_file_set_value (kf, view_group, "size", buf);
       g_key_file_set_integer (kf, view_group, "pixels", group->pixels);
+      if (group->shared)
+        g_key_file_set_boolean (kf, view_group, "shared", TRUE);
 
       for (int op = 0; op < PT_AUG_N_OPS; op++)
         {
@@ -924,9 +956,10 @@ pt_augment_recipe_to_data (const PtAugRecipe *recipe,
             {
               const KeySpec *spec = &op_specs[op].keys[k];
 
-              if (spec->field == F_RIGHT_ANGLES)
+              if (IS_BOOL_FIELD (spec->field))
                 {
-                  g_key_file_set_boolean (kf, name, spec->key, params->right_angles);
+                  g_key_file_set_boolean (kf, name, spec->key,
+                                          *bool_ptr ((PtAugOpParams *) params, spec->field));
                   continue;
                 }
               format_double (buf, sizeof buf, field_get (params, spec->field));
@@ -1644,9 +1677,10 @@ pt_augment_view (float             *out,
   g_autofree float *src = NULL;
   g_autofree float *a = NULL;
   g_autofree float *b = NULL;
+  guint first_view = 0, stream_view;
   PtAugRng rng;
 
-#define OP_RNG(op) pt_aug_rng_init (&rng, seed, epoch, index, view, PT_AUG_STREAM (op))
+#define OP_RNG(op) pt_aug_rng_init (&rng, seed, epoch, index, stream_view, PT_AUG_STREAM (op))
 
   g_return_if_fail (out != NULL && recipe != NULL && image != NULL);
   g_return_if_fail (C == 1 || C == 3);
@@ -1655,6 +1689,10 @@ pt_augment_view (float             *out,
 
   group = pt_augment_recipe_get_view_group (recipe, view, &group_index);
   ops = group->ops;
+  for (guint g = 0; g < group_index; g++)
+    first_view += recipe->groups[g].count;
+  /* A shared group draws everything from its first view's streams. */
+  stream_view = group->shared ? first_view : view;
   pt_augment_recipe_get_view_shape (recipe, view, C, H, W, &OC, &OH, &OW);
   n = OH * OW;
 
@@ -1712,7 +1750,9 @@ pt_augment_view (float             *out,
       const PtAugOpParams *p = &ops[PT_AUG_ROTATE];
 
       rec->fired |= 1u << PT_AUG_ROTATE;
-      if (p->right_angles)
+      if (p->by_view)
+        rec->angle = 90.0 * (double) ((view - first_view) % 4);
+      else if (p->right_angles)
         rec->angle = 90.0 * (double) pt_aug_rng_below (&rng, 4);
       else
         rec->angle = pt_aug_rng_range (&rng, p->min, p->max);
@@ -2042,3 +2082,89 @@ pt_view_record_to_json (const PtViewRecord *record,
     }
   json_builder_end_object (builder);
 }
+
+static const char *
+jitter_component_name (guint8 component)
+{
+  switch (component)
+    {
+    case PT_JITTER_BRIGHTNESS: return _("brightness");
+    case PT_JITTER_CONTRAST: return _("contrast");
+    case PT_JITTER_SATURATION: return _("saturation");
+    default: return _("hue");
+    }
+}
+
+/* g_ascii_formatd into a fixed-size buffer. */
+#define FMT(buf, format, v) g_ascii_formatd (buf, sizeof buf, format, v)
+
+/* Appends a new line, then the formatted text. */
+static void
+add_line (GString    *text,
+          const char *format,
+          ...) G_GNUC_PRINTF (2, 3);
+
+static void
+add_line (GString    *text,
+          const char *format,
+          ...)
+{
+  va_list args;
+
+  g_string_append_c (text, '\n');
+  va_start (args, format);
+  g_string_append_vprintf (text, format, args);
+  va_end (args);
+}
+
+char *
+pt_view_record_describe (const PtViewRecord *record)
+{
+  GString *text;
+  char a[G_ASCII_DTOSTR_BUF_SIZE], b[G_ASCII_DTOSTR_BUF_SIZE];
+  char c[G_ASCII_DTOSTR_BUF_SIZE], d[G_ASCII_DTOSTR_BUF_SIZE];
+
+  g_return_val_if_fail (record != NULL, NULL);
+
+  text = g_string_new (NULL);
+  /* TRANSLATORS: crop box: x, y, width × height in source pixels */
+  g_string_append_printf (text, _("crop %d, %d, %d × %d (scale %s, ratio %s)%s"),
+                          record->crop_x, record->crop_y, record->crop_w, record->crop_h,
+                          FMT (a, "%.2f", record->crop_scale), FMT (b, "%.2f", record->crop_ratio),
+                          record->crop_fallback ? _(", centre fallback") : "");
+  if (record->fired & (1u << PT_AUG_HFLIP))
+    add_line (text, "%s", _("horizontal flip"));
+  if (record->fired & (1u << PT_AUG_VFLIP))
+    add_line (text, "%s", _("vertical flip"));
+  if (record->fired & (1u << PT_AUG_ROTATE))
+    add_line (text, _("rotation %s°"), FMT (a, "%.1f", record->angle));
+  if (record->fired & (1u << PT_AUG_JITTER))
+    {
+      add_line (text, _("colour jitter: brightness %s, contrast %s, saturation %s, hue %s"),
+                FMT (a, "%.2f", record->brightness), FMT (b, "%.2f", record->contrast),
+                FMT (c, "%.2f", record->saturation), FMT (d, "%+.3f", record->hue));
+      add_line (text, _("  order: %s, %s, %s, %s"),
+                jitter_component_name (record->jitter_order[0]),
+                jitter_component_name (record->jitter_order[1]),
+                jitter_component_name (record->jitter_order[2]),
+                jitter_component_name (record->jitter_order[3]));
+    }
+  if (record->fired & (1u << PT_AUG_GRAYSCALE))
+    add_line (text, "%s", _("grayscale"));
+  if (record->fired & (1u << PT_AUG_BLUR))
+    add_line (text, _("Gaussian blur σ %s (kernel %d)"),
+              FMT (a, "%.2f", record->blur_sigma), record->blur_kernel);
+  if (record->fired & (1u << PT_AUG_SOLARIZE))
+    add_line (text, _("solarize from %s"), FMT (a, "%.2f", record->solarize_threshold));
+  if (record->fired & (1u << PT_AUG_EQUALIZE))
+    add_line (text, "%s", _("equalize"));
+  if (record->fired & (1u << PT_AUG_ERASE))
+    add_line (text, _("erase %d, %d, %d × %d with %s"),
+              record->erase_x, record->erase_y, record->erase_w, record->erase_h,
+              FMT (a, "%.2f", record->erase_value));
+  if (record->fired & (1u << PT_AUG_NOISE))
+    add_line (text, _("Gaussian noise σ %s"), FMT (a, "%.3f", record->noise_std));
+  return g_string_free (text, FALSE);
+}
+
+#undef FMT

@@ -36,6 +36,8 @@
  *   count=2                      views of this group (1..32)
  *   size=1.0                     output side relative to the input (0..4]
  *   pixels=0                     absolute output side; 0 = use size
+ *   shared=false                 true: the group's views share every draw
+ *                                (RotNet's rotated copies of one view)
  *
  *   [pair:crop]                  one group per op of that view group;
  *   p=1.0                        an absent group means the op is off.
@@ -46,7 +48,9 @@
  *   crop      p scale-min[0.08] scale-max[1] ratio-min[3/4] ratio-max[4/3]
  *   hflip     p[0.5]
  *   vflip     p[0.5]
- *   rotate    p degrees-min[0] degrees-max[0] right-angles[false] fill[0]
+ *   rotate    p degrees-min[0] degrees-max[0] right-angles[false]
+ *             by-view[false] fill[0] (by-view: 90 x the view's index in
+ *             its group, mod 4, instead of a random angle)
  *   jitter    p[0.8] brightness contrast saturation hue [0] (torchvision's
  *             scalar form: factor in [max(0, 1-x), 1+x], hue in [-h, h])
  *   grayscale p[0.2]
@@ -110,6 +114,8 @@ typedef struct {
                                 erase: value; noise: std;
                                 blur: kernel fraction */
   gboolean right_angles;     /* rotate: one of 0, 90, 180, 270 */
+  gboolean by_view;          /* rotate: 90 x (view index in its group mod 4),
+                                drawn from nothing (RotNet's four copies) */
 } PtAugOpParams;
 
 typedef struct {
@@ -117,6 +123,9 @@ typedef struct {
   guint          count;      /* views of this group */
   double         size;       /* output side relative to the input */
   int            pixels;     /* absolute output side, 0 = use size */
+  gboolean       shared;     /* the group's views draw the same crop, flips,
+                                colours...: copies of one view that differ
+                                only by a by-view rotation */
   PtAugOpParams  ops[PT_AUG_N_OPS];
 } PtAugViewGroup;
 
@@ -246,6 +255,10 @@ void          pt_augment_batch              (float * const      *views,
                                              guint64            seed,
                                              guint64            epoch,
                                              int                n_threads);
+
+/* A short human-readable account, one line per op that fired (crop first),
+ * for tooltips and text output. Numbers use the C locale. */
+char         *pt_view_record_describe       (const PtViewRecord *record);
 
 /* The record as a JSON object (for --json and the GUI). */
 void          pt_view_record_to_json        (const PtViewRecord *record,

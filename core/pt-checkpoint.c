@@ -463,8 +463,8 @@ reader_open (Reader      *r,
   if (r->len - r->pos != data_size)
     {
       g_set_error (error, PT_CHECKPOINT_ERROR, PT_CHECKPOINT_ERROR_CORRUPT,
-                   _("The checkpoint %s is corrupt: its blobs need %" G_GSIZE_FORMAT
-                     " bytes but it holds %" G_GSIZE_FORMAT "."),
+                   _("The checkpoint %s is corrupt: its blobs need %zu "
+                     "bytes but it holds %zu."),
                    path, data_size, r->len - r->pos);
       return FALSE;
     }
@@ -555,9 +555,10 @@ reader_match (Reader                     *r,
           r->entries[map[i]].count != blobs[i].count)
         {
           g_set_error (error, PT_CHECKPOINT_ERROR, PT_CHECKPOINT_ERROR_MISMATCH,
-                       _("The checkpoint %s holds “%s” as %" G_GUINT64_FORMAT " %s values "
-                         "where %" G_GSIZE_FORMAT " %s are expected."),
-                       r->path, blobs[i].name, r->entries[map[i]].count,
+                       _("The checkpoint %s holds “%s” as %llu %s values "
+                         "where %zu %s are expected."),
+                       r->path, blobs[i].name,
+                       (unsigned long long) r->entries[map[i]].count,
                        pt_blob_type_name (r->entries[map[i]].type),
                        blobs[i].count, pt_blob_type_name (blobs[i].type));
           return FALSE;

@@ -93,7 +93,7 @@ read_maybe_gzip (const char    *path,
       if (out->len + (gsize) n > max_bytes)
         {
           g_set_error (error, PT_DATASET_ERROR, PT_DATASET_ERROR_INVALID,
-                       _("“%s” decompresses to more than %" G_GSIZE_FORMAT " MiB."),
+                       _("“%s” decompresses to more than %zu MiB."),
                        path, max_bytes >> 20);
           return NULL;
         }
@@ -122,7 +122,7 @@ check_idx (const char   *path,
   if (len < 4)
     {
       g_set_error (error, PT_DATASET_ERROR, PT_DATASET_ERROR_INVALID,
-                   _("“%s” is too short to be an IDX file (%" G_GSIZE_FORMAT " bytes)."),
+                   _("“%s” is too short to be an IDX file (%zu bytes)."),
                    path, len);
       return 0;
     }
@@ -142,7 +142,7 @@ check_idx (const char   *path,
   if (len < header)
     {
       g_set_error (error, PT_DATASET_ERROR, PT_DATASET_ERROR_INVALID,
-                   _("“%s” is truncated inside its IDX header (%" G_GSIZE_FORMAT " bytes)."),
+                   _("“%s” is truncated inside its IDX header (%zu bytes)."),
                    path, len);
       return 0;
     }
@@ -167,11 +167,11 @@ check_idx (const char   *path,
     {
       if (ndims == 3)
         g_set_error (error, PT_DATASET_ERROR, PT_DATASET_ERROR_INVALID,
-                     _("“%s” has %" G_GSIZE_FORMAT " bytes, but its header (%u x %u x %u) needs %" G_GSIZE_FORMAT "."),
+                     _("“%s” has %zu bytes, but its header (%u x %u x %u) needs %zu."),
                      path, len, dims[0], dims[1], dims[2], header + total);
       else
         g_set_error (error, PT_DATASET_ERROR, PT_DATASET_ERROR_INVALID,
-                     _("“%s” has %" G_GSIZE_FORMAT " bytes, but its header (%u labels) needs %" G_GSIZE_FORMAT "."),
+                     _("“%s” has %zu bytes, but its header (%u labels) needs %zu."),
                      path, len, dims[0], header + total);
       return 0;
     }
@@ -471,7 +471,7 @@ load_cifar_file (const char    *path,
   if (len % CIFAR_RECORD != 0)
     {
       g_set_error (error, PT_DATASET_ERROR, PT_DATASET_ERROR_INVALID,
-                   _("“%s” is not a whole number of 3073-byte CIFAR-10 records (%" G_GSIZE_FORMAT " bytes)."),
+                   _("“%s” is not a whole number of 3073-byte CIFAR-10 records (%zu bytes)."),
                    path, len);
       return FALSE;
     }
@@ -490,7 +490,7 @@ load_cifar_file (const char    *path,
       if (label >= 10)
         {
           g_set_error (error, PT_DATASET_ERROR, PT_DATASET_ERROR_INVALID,
-                       _("“%s” has label %d in record %" G_GSIZE_FORMAT "; CIFAR-10 labels are 0 to 9."),
+                       _("“%s” has label %d in record %zu; CIFAR-10 labels are 0 to 9."),
                        path, label, r);
           return FALSE;
         }

@@ -322,8 +322,8 @@ report_from_json (JsonObject *o, GError **error)
       if (row_sum != rep->class_count[c])
         {
           g_set_error (error, PT_EVAL_JSON_ERROR, PT_EVAL_JSON_ERROR_INVALID,
-                       _("Row %d of the confusion matrix sums to %" G_GINT64_FORMAT
-                         ", but class %d has %d items"), c, row_sum, c,
+                       _("Row %d of the confusion matrix sums to %lld"
+                         ", but class %d has %d items"), c, (long long) row_sum, c,
                        rep->class_count[c]);
           return NULL;
         }

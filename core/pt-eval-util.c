@@ -56,6 +56,10 @@ _pt_parallel_for (int            n,
     g_thread_join (threads[t]);
 }
 
+/* GCC / Clang vector extensions: SIMD compares without intrinsics. */
+typedef float PtV8f __attribute__ ((vector_size (32)));
+typedef int   PtV8i __attribute__ ((vector_size (32)));
+
 typedef struct
 {
   int         *idx;
@@ -129,19 +133,45 @@ topk_run (int begin, int end, gpointer data)
       for (int i = k / 2 - 1; i >= 0; i--)
         heap_sift_down (hv, hi, k, i);
 
-      /* The hot loop: most entries fail the first comparison. */
+      /* The hot loop: most entries fail the first comparison, so scan
+       * 16 at a time with vector compares and look closer only at chunks
+       * holding a candidate. */
       float threshold = hv[0];
-      for (; c < job->cols; c++)
+      for (; c < job->cols && (c & 15); c++)
+        if (row[c] > threshold && c != skip)
+          {
+            hv[0] = row[c];
+            hi[0] = c;
+            heap_sift_down (hv, hi, k, 0);
+            threshold = hv[0];
+          }
+      for (; c + 16 <= job->cols; c += 16)
         {
-          float v = row[c];
-          if (v > threshold && c != skip)
-            {
-              hv[0] = v;
-              hi[0] = c;
-              heap_sift_down (hv, hi, k, 0);
-              threshold = hv[0];
-            }
+          PtV8f a, b;
+          memcpy (&a, row + c, sizeof a);
+          memcpy (&b, row + c + 8, sizeof b);
+          PtV8f t = { threshold, threshold, threshold, threshold,
+                      threshold, threshold, threshold, threshold };
+          PtV8i hit = (a > t) | (b > t);
+          if (!(hit[0] | hit[1] | hit[2] | hit[3] | hit[4] | hit[5] | hit[6] | hit[7]))
+            continue;
+          for (int u = c; u < c + 16; u++)
+            if (row[u] > threshold && u != skip)
+              {
+                hv[0] = row[u];
+                hi[0] = u;
+                heap_sift_down (hv, hi, k, 0);
+                threshold = hv[0];
+              }
         }
+      for (; c < job->cols; c++)
+        if (row[c] > threshold && c != skip)
+          {
+            hv[0] = row[c];
+            hi[0] = c;
+            heap_sift_down (hv, hi, k, 0);
+            threshold = hv[0];
+          }
 
       /* Heap sort into decreasing order. */
       for (int n = k - 1; n > 0; n--)

@@ -118,7 +118,7 @@ check_png (const guint8 *p,
         if (!g_ascii_isalpha (type[k]))
           {
             g_set_error (error, PT_DATASET_ERROR, PT_DATASET_ERROR_INVALID,
-                         _("“%s” is a corrupt PNG (invalid chunk type at byte %" G_GSIZE_FORMAT ")."),
+                         _("“%s” is a corrupt PNG (invalid chunk type at byte %zu)."),
                          path, pos + 4);
             return FALSE;
           }
@@ -210,7 +210,7 @@ check_jpeg (const guint8 *p,
       if (pos >= end || p[pos] != 0xff)
         {
           g_set_error (error, PT_DATASET_ERROR, PT_DATASET_ERROR_INVALID,
-                       _("“%s” is a corrupt JPEG (no marker at byte %" G_GSIZE_FORMAT ")."), path, pos);
+                       _("“%s” is a corrupt JPEG (no marker at byte %zu)."), path, pos);
           return FALSE;
         }
       while (pos < end && p[pos] == 0xff)
@@ -395,8 +395,8 @@ pt_image_load_square (const char  *path,
   if ((guint64) st.st_size > PT_IMAGE_MAX_FILE_BYTES)
     {
       g_set_error (error, PT_DATASET_ERROR, PT_DATASET_ERROR_INVALID,
-                   _("“%s” is too large (%" G_GUINT64_FORMAT " MiB; the limit is %" G_GSIZE_FORMAT " MiB)."),
-                   path, (guint64) st.st_size >> 20, PT_IMAGE_MAX_FILE_BYTES >> 20);
+                   _("“%s” is too large (%llu MiB; the limit is %zu MiB)."),
+                   path, (unsigned long long) st.st_size >> 20, PT_IMAGE_MAX_FILE_BYTES >> 20);
       return NULL;
     }
   if (!g_file_get_contents (path, &contents, &len, &local_error))

@@ -76,8 +76,9 @@ pt_knn_index_search (const PtKnnIndex *index,
   g_return_val_if_fail (idx != NULL && sim != NULL && k > 0, FALSE);
 
   int n = index->n, d = index->d;
-  /* Query block: keep the score block near 32 MB. */
-  int block = (int) CLAMP ((32 << 20) / ((gsize) n * sizeof (float)), 16, 1024);
+  /* Query block: large enough for sgemm to run at full speed (about
+   * 512 rows), the score block capped near 128 MB. */
+  int block = (int) CLAMP ((128 << 20) / ((gsize) n * sizeof (float)), 16, 512);
   block = MIN (block, n_queries);
   g_autofree float *q = g_new (float, (gsize) MAX (block, 1) * d);
   g_autofree float *scores = g_new (float, (gsize) MAX (block, 1) * n);

@@ -87,6 +87,7 @@ deepcluster_init (PtSslMethod *m,
 
   self->K = (int) m->p[P_CLUSTERS];
   pt_ssl_net_init_encoder (&self->net, &m->config);
+  m->net = &self->net;
   self->D = pt_cnn_get_out_dim (&self->net.cnn);
   pt_linear_init (&self->head, self->net.params, "head", self->D, self->K, TRUE);
   pt_rng_init (&rng, m->config.seed);
@@ -285,8 +286,8 @@ deepcluster_step (PtSslMethod      *m,
   if (!result->grad_finite)
     {
       g_set_error (error, PT_SSL_ERROR, PT_SSL_ERROR_FAILED,
-                   _("DeepCluster: the loss or a gradient is not finite at step %" G_GUINT64_FORMAT),
-                   m->step);
+                   _("DeepCluster: the loss or a gradient is not finite at step %llu"),
+                   (unsigned long long) m->step);
       return FALSE;
     }
   if (self->nmi >= 0.0)

@@ -24,7 +24,10 @@
  * own, so each key is normalised with statistics of a random subset that is
  * not the subset its query sees, then the keys are put back in order.
  *
- * Visuals: queue fill (filled, size) and two histograms (40 bins over
+ * The queue starts with random unit vectors (MoCo's initialisation) that
+ * real keys replace oldest first.
+ *
+ * Visuals: queue fill (real keys, size) and two histograms (40 bins over
  * [-1, 1], densities) of the last batch's query similarities to their
  * positives and to the queue.
  */
@@ -90,6 +93,7 @@ moco_init (PtSslMethod *m,
   int feat;
 
   pt_ssl_net_init_encoder (&self->net, &m->config);
+  m->net = &self->net;
   feat = pt_cnn_get_out_dim (&self->net.cnn);
   pt_projector_init (&self->proj, self->net.params, "projector", feat, DIM);
   pt_rng_init (&rng, m->config.seed);
@@ -103,8 +107,23 @@ moco_init (PtSslMethod *m,
   pt_params_finalize (self->key_params);
   pt_params_copy (self->key_params, self->net.params);
 
+  /* as in MoCo, the queue starts full of random unit vectors, replaced by
+   * real keys oldest first; queue_filled counts the real ones */
   self->queue_size = (int) m->p[P_QUEUE];
   self->queue = g_new0 (float, (gsize) MAX (self->queue_size, 1) * DIM);
+  for (int k = 0; k < self->queue_size; k++)
+    {
+      float *row = self->queue + (gsize) k * DIM;
+      double s = 0.0;
+
+      for (int d = 0; d < DIM; d++)
+        {
+          row[d] = pt_rng_normal (&rng);
+          s += (double) row[d] * row[d];
+        }
+      for (int d = 0; d < DIM; d++)
+        row[d] = (float) (row[d] / sqrt (s));
+    }
   pt_rng_init_keyed (&self->shuffle_rng, m->config.seed, 0x6d6f636f, 0);
   return TRUE;
 }
@@ -193,7 +212,7 @@ moco_step (PtSslMethod      *m,
   PtMoco *self = (PtMoco *) m;
   PtSslNet *net = &self->net;
   int B = batch->batch_size, sym = m->p[P_SYMMETRIC] > 0.5, NQ = sym ? 2 * B : B;
-  int K = (int) MIN (self->queue_filled, (guint64) self->queue_size);
+  int K = self->queue_size;
   PtTensor *x[2], *q, *qn, *loss;
   g_autofree float *kn = g_new (float, (gsize) NQ * DIM);
   g_autofree float *dqn = g_new (float, (gsize) NQ * DIM);
@@ -225,8 +244,8 @@ moco_step (PtSslMethod      *m,
   if (!result->grad_finite)
     {
       g_set_error (error, PT_SSL_ERROR, PT_SSL_ERROR_FAILED,
-                   _("MoCo: the loss or a gradient is not finite at step %" G_GUINT64_FORMAT),
-                   m->step);
+                   _("MoCo: the loss or a gradient is not finite at step %llu"),
+                   (unsigned long long) m->step);
       return FALSE;
     }
 

@@ -65,6 +65,7 @@ rotnet_init (PtSslMethod *m,
       return FALSE;
     }
   pt_ssl_net_init_encoder (&self->net, &m->config);
+  m->net = &self->net;
   pt_linear_init (&self->head, self->net.params, "head", pt_cnn_get_out_dim (&self->net.cnn),
                   4, TRUE);
   pt_rng_init (&rng, m->config.seed);
@@ -125,8 +126,8 @@ rotnet_step (PtSslMethod      *m,
   if (!result->grad_finite)
     {
       g_set_error (error, PT_SSL_ERROR, PT_SSL_ERROR_FAILED,
-                   _("RotNet: the loss or a gradient is not finite at step %" G_GUINT64_FORMAT),
-                   m->step);
+                   _("RotNet: the loss or a gradient is not finite at step %llu"),
+                   (unsigned long long) m->step);
       return FALSE;
     }
 

@@ -10,7 +10,10 @@
  * trust 0.001 is the choice param optimizer = 1; with LARS use a base_lr
  * near the paper's 0.3 x B / 256 times a longer schedule), learning rate
  * base_lr x B / 256 with linear warmup then cosine to 0 at total_steps
- * (0: constant after the warmup).
+ * (0: constant after the warmup). Augmentation: the `simclr` preset (colour
+ * strength s = 1): on `shapes`, whose colours are drawn independently of
+ * the class, the CIFAR preset (s = 0.5) leaves a colour shortcut and the
+ * kNN accuracy of short runs does not move.
  *
  * Visual: for the first n = min (16, B) images of the last batch, the
  * 2n x 2n cosine-similarity matrix of the projections (rows 0..n-1 the
@@ -38,7 +41,7 @@ enum {
 
 static const PtSslParam simclr_params[] = {
   { "temperature", "NT-Xent temperature", 0.5, 0.01, 10.0, TRUE, FALSE },
-  { "optimizer", "0 SGD with momentum, 1 LARS", 0, 0, 1, FALSE, TRUE },
+  { "optimizer", "0 SGD with momentum, 1 LARS, 2 AdamW", 0, 0, 2, FALSE, TRUE },
   { "base_lr", "learning rate for a batch of 256 (scaled by B / 256)", 0.5, 0.0, 100.0, TRUE, FALSE },
   { "weight_decay", "weight decay (not on biases and batchnorm)", 1e-4, 0.0, 1.0, FALSE, FALSE },
   { "warmup_steps", "linear warmup steps", 10, 0, 1e9, FALSE, TRUE },
@@ -66,6 +69,7 @@ simclr_init (PtSslMethod *m,
   int feat;
 
   pt_ssl_net_init_encoder (&self->net, &m->config);
+  m->net = &self->net;
   feat = pt_cnn_get_out_dim (&self->net.cnn);
   pt_projector_init (&self->proj, self->net.params, "projector", feat, 128);
   pt_rng_init (&rng, m->config.seed);
@@ -115,8 +119,8 @@ simclr_step (PtSslMethod      *m,
   if (!result->grad_finite)
     {
       g_set_error (error, PT_SSL_ERROR, PT_SSL_ERROR_FAILED,
-                   _("SimCLR: the loss or a gradient is not finite at step %" G_GUINT64_FORMAT),
-                   m->step);
+                   _("SimCLR: the loss or a gradient is not finite at step %llu"),
+                   (unsigned long long) m->step);
       return FALSE;
     }
 
@@ -217,7 +221,7 @@ const PtSslMethodClass pt_method_simclr_class = {
   .name = "simclr",
   .title = "SimCLR",
   .description = "Contrast two views of each image against the rest of the batch (NT-Xent)",
-  .recipe = "simclr-cifar",
+  .recipe = "simclr",
   .params = simclr_params,
   .instance_size = sizeof (PtSimclr),
   .init = simclr_init,

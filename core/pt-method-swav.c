@@ -56,8 +56,8 @@ static const PtSslParam swav_params[] = {
   { "local_views", "small views besides the 2 global ones (multi-crop)", 6, 0, PT_SSL_MAX_VIEWS - 2, FALSE, TRUE },
   { "freeze_prototypes", "steps during which the prototypes are not updated", 100, 0, 1e9, FALSE, TRUE },
   { "queue_length", "global embeddings kept for Sinkhorn (0: no queue)", 0, 0, 1 << 20, FALSE, TRUE },
-  { "queue_start_epoch", "epoch from which the queue is used", 1, 0, 1e6, FALSE, TRUE },
-  { "optimizer", "0 SGD with momentum, 1 LARS", 0, 0, 1, FALSE, TRUE },
+  { "queue_start_epoch", "epoch from which the queue is used", 1, 0, 1e6, TRUE, TRUE },
+  { "optimizer", "0 SGD with momentum, 1 LARS, 2 AdamW", 0, 0, 2, FALSE, TRUE },
   { "base_lr", "learning rate for a batch of 256 (scaled by B / 256)", 0.3, 0.0, 100.0, TRUE, FALSE },
   { "weight_decay", "weight decay (not on biases and batchnorm)", 1e-6, 0.0, 1.0, FALSE, FALSE },
   { "warmup_steps", "linear warmup steps", 10, 0, 1e9, FALSE, TRUE },
@@ -74,6 +74,7 @@ typedef struct {
   PtMlpHead    proj;
   PtLinear     protos;          /* {K, DIM} */
   int          K;
+  int          n_local;         /* local views, fixed at creation */
   float       *queue;           /* [2][L][DIM] */
   int          queue_length;
   guint64      queue_filled;    /* entries written per global view */
@@ -91,7 +92,9 @@ swav_init (PtSslMethod *m,
   int feat;
 
   self->K = (int) m->p[P_PROTOTYPES];
+  self->n_local = (int) m->p[P_LOCAL_VIEWS];
   pt_ssl_net_init_encoder (&self->net, &m->config);
+  m->net = &self->net;
   feat = pt_cnn_get_out_dim (&self->net.cnn);
   pt_mlp_head_init (&self->proj, self->net.params, "projector", feat, feat, DIM, TRUE);
   pt_linear_init (&self->protos, self->net.params, "prototypes", DIM, self->K, FALSE);
@@ -124,7 +127,7 @@ static int
 swav_get_views (PtSslMethod    *m,
                 PtSslViewShape *shapes)
 {
-  int nl = (int) m->p[P_LOCAL_VIEWS];
+  int nl = ((PtSwav *) m)->n_local;
   /* the `swav` recipe: local side 3/7 of the global one (96 / 224) */
   int lh = (int) floor (m->config.height * 3.0 / 7.0 + 0.5);
   int lw = (int) floor (m->config.width * 3.0 / 7.0 + 0.5);
@@ -250,8 +253,8 @@ swav_step (PtSslMethod      *m,
   if (!result->grad_finite)
     {
       g_set_error (error, PT_SSL_ERROR, PT_SSL_ERROR_FAILED,
-                   _("SwAV: the loss or a gradient is not finite at step %" G_GUINT64_FORMAT),
-                   m->step);
+                   _("SwAV: the loss or a gradient is not finite at step %llu"),
+                   (unsigned long long) m->step);
       return FALSE;
     }
 

@@ -383,6 +383,17 @@ pt_op_reshape (PtTape    *tape,
   return out;
 }
 
+PtTensor *
+pt_op_detach (PtTape   *tape,
+              PtTensor *x)
+{
+  PtTensor *out = pt_arena_alloc (pt_tape_get_arena (tape), sizeof (PtTensor));
+
+  pt_tensor_init (out, x->data, NULL, x->ndim, x->shape);
+  out->arena = pt_tape_get_arena (tape);
+  return out;
+}
+
 static void
 concat0_backward (PtTapeNode *node)
 {

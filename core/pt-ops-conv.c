@@ -224,9 +224,6 @@ direct1_backward_run (gsize    begin,
   Direct1BackJob *bj = data;
   Direct1Job *j = bj->j;
   int OC = j->OC, K = j->K, KK = K * K, OHW = j->OH * j->OW;
-  /* Which range this is: ranges are the parallel split of [0, n_ranges). */
-  gsize range = begin;
-
   for (gsize r = begin; r < end; r++)
     {
       float *dw = bj->partials + r * (gsize) KK * OC;
@@ -269,7 +266,6 @@ direct1_backward_run (gsize    begin,
             }
         }
     }
-  (void) range;
 }
 
 void

@@ -157,6 +157,8 @@ PtTensor *pt_op_scale          (PtTape *tape, PtTensor *x, float s);
 PtTensor *pt_op_weighted_sum   (PtTape *tape, PtTensor *x, const float *w);
 /* Same data, new shape (same numel); gradients flow straight through. */
 PtTensor *pt_op_reshape        (PtTape *tape, PtTensor *x, int ndim, const int *shape);
+/* Same data, no gradient (stop-gradient, e.g. BYOL/SimSiam targets). */
+PtTensor *pt_op_detach         (PtTape *tape, PtTensor *x);
 /* Concatenation of n tensors along dim 0 (same trailing shape), n <= 4. */
 PtTensor *pt_op_concat0        (PtTape *tape, int n, PtTensor **xs);
 /* Rows [begin, end) along dim 0 (a copy). */

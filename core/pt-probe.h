@@ -75,11 +75,11 @@ void           pt_linear_model_predict (const PtLinearModel *model,
 /* Loss and gradient of the objective above with l2 = 1 / (C N):
  *   mean CE + 0.5 * l2 * ||W||^2.
  * dweight (d x K) and dbias (K) are OVERWRITTEN (not accumulated: this is
- * an objective, not a layer); either may be NULL to get the loss only.
- * logits: scratch n x K. Returns the loss (double accumulation). */
+ * an objective, not a layer); either may be NULL (both NULL: loss only).
+ * One fused pass over the rows on pt_threads_get () threads; K <= 64.
+ * Returns the loss (double accumulation). */
 double pt_logreg_loss_backward (float       *dweight,
                                 float       *dbias,
-                                float       *logits,
                                 const float *x,
                                 const int   *labels,
                                 const float *weight,
@@ -124,7 +124,9 @@ typedef struct
   double              val_fraction;  /* validation split for the search (0.1) */
   guint64             seed;          /* for the validation split */
   gboolean            standardize;   /* TRUE */
-  PtLbfgsParams       lbfgs;         /* pt_lbfgs_params_init */
+  PtLbfgsParams       lbfgs;         /* pt_lbfgs_params_init (the final fit) */
+  int                 search_max_iter; /* iterations per search fit (50; the
+                                        * grid is a warm-started path) */
   PtProbeProgressFunc progress;
   gpointer            progress_data;
 } PtProbeOptions;

@@ -87,30 +87,76 @@ check_param (const PtSslMethodClass *klass,
   return TRUE;
 }
 
+static PtSslMethod *
+method_new (const PtSslMethodClass *klass,
+            const PtSslConfig      *config,
+            const double           *values,
+            GError                **error)
+{
+  g_autoptr(PtSslMethod) self = NULL;
+  int n = 0;
+
+  g_return_val_if_fail (klass != NULL && config != NULL, NULL);
+
+  while (klass->params[n].name != NULL)
+    n++;
+  for (int i = 0; i < n; i++)
+    {
+      int index;
+
+      if (!check_param (klass, klass->params[i].name, values[i], &index, error))
+        return NULL;
+    }
+  if (config->channels < 1 || config->height < 8 || config->width < 8 ||
+      config->batch_size < 2)
+    {
+      g_set_error (error, PT_SSL_ERROR, PT_SSL_ERROR_UNSUPPORTED,
+                   _("Method “%s” needs images of at least 8 x 8 pixels and batches of at least 2, not %d x %d x %d in batches of %d"),
+                   klass->name, config->channels, config->height, config->width,
+                   config->batch_size);
+      return NULL;
+    }
+
+  self = g_malloc0 (klass->instance_size);
+  self->config = *config;
+  if (self->config.encoder_width <= 0)
+    self->config.encoder_width = 16;
+  self->p = g_new0 (double, MAX (n, 1));
+  memcpy (self->p, values, n * sizeof (double));
+  self->klass = klass;
+  /* init leaves a state finalize can clear, even when it fails */
+  if (!klass->init (self, error))
+    return NULL;
+  return g_steal_pointer (&self);
+}
+
+PtSslMethod *
+pt_ssl_method_new_with_values (const PtSslMethodClass *klass,
+                               const PtSslConfig      *config,
+                               const double           *values,
+                               GError                **error)
+{
+  return method_new (klass, config, values, error);
+}
+
 PtSslMethod *
 pt_ssl_method_new (const PtSslMethodClass *klass,
                    const PtSslConfig      *config,
                    GError                **error,
                    ...)
 {
-  g_autoptr(PtSslMethod) self = NULL;
+  g_autofree double *values = NULL;
   const char *name;
   va_list ap;
   int n = 0;
 
   g_return_val_if_fail (klass != NULL && config != NULL, NULL);
 
-  self = g_malloc0 (klass->instance_size);
-  self->klass = klass;
-  self->config = *config;
-  if (self->config.encoder_width <= 0)
-    self->config.encoder_width = 16;
   while (klass->params[n].name != NULL)
     n++;
-  self->p = g_new0 (double, MAX (n, 1));
+  values = g_new0 (double, MAX (n, 1));
   for (int i = 0; i < n; i++)
-    self->p[i] = klass->params[i].default_value;
-
+    values[i] = klass->params[i].default_value;
   va_start (ap, error);
   while ((name = va_arg (ap, const char *)) != NULL)
     {
@@ -120,26 +166,33 @@ pt_ssl_method_new (const PtSslMethodClass *klass,
       if (!check_param (klass, name, value, &i, error))
         {
           va_end (ap);
-          self->klass = NULL;   /* nothing initialized yet */
           return NULL;
         }
-      self->p[i] = value;
+      values[i] = value;
     }
   va_end (ap);
+  return method_new (klass, config, values, error);
+}
 
-  if (config->channels < 1 || config->height < 8 || config->width < 8 ||
-      config->batch_size < 2)
-    {
-      g_set_error (error, PT_SSL_ERROR, PT_SSL_ERROR_UNSUPPORTED,
-                   _("Method “%s” needs images of at least 8 x 8 pixels and batches of at least 2, not %d x %d x %d in batches of %d"),
-                   klass->name, config->channels, config->height, config->width,
-                   config->batch_size);
-      self->klass = NULL;
-      return NULL;
-    }
-  if (!klass->init (self, error))
-    return NULL;   /* init leaves a state finalize can clear */
-  return g_steal_pointer (&self);
+void
+pt_ssl_method_state_loaded (PtSslMethod *self)
+{
+  if (self->net != NULL && self->net->optim != NULL)
+    pt_optim_set_step (self->net->optim, self->net->optim_step);
+}
+
+char *
+pt_ssl_method_dup_architecture (PtSslMethod *self)
+{
+  GString *s = g_string_new (NULL);
+
+  g_string_append_printf (s, "%s cnn w%d %dx%dx%d", self->klass->name,
+                          self->config.encoder_width, self->config.channels,
+                          self->config.height, self->config.width);
+  for (int i = 0; self->klass->params[i].name != NULL; i++)
+    if (!self->klass->params[i].live && self->klass->params[i].integer)
+      g_string_append_printf (s, " %s=%.0f", self->klass->params[i].name, self->p[i]);
+  return g_string_free (s, FALSE);
 }
 
 void
@@ -163,10 +216,10 @@ pt_ssl_method_set_param (PtSslMethod *self,
 
   if (!check_param (self->klass, name, value, &i, error))
     return FALSE;
-  if (!self->klass->params[i].live && self->step > 0 && self->p[i] != value)
+  if (!self->klass->params[i].live && self->p[i] != value)
     {
       g_set_error (error, PT_SSL_ERROR, PT_SSL_ERROR_INVALID_PARAM,
-                   _("Parameter “%s” of method “%s” cannot change during a run"),
+                   _("Parameter “%s” of method “%s” is fixed when the method is created"),
                    name, self->klass->name);
       return FALSE;
     }

@@ -32,7 +32,7 @@ GQuark pt_ssl_error_quark (void);
 
 /* ---- method interface ---------------------------------------------------- */
 
-#define PT_SSL_MAX_VIEWS  10
+#define PT_SSL_MAX_VIEWS  8    /* PT_MAX_VIEWS */
 #define PT_SSL_MAX_PARTS  8
 #define PT_SSL_MAX_STATS  16
 
@@ -108,6 +108,7 @@ typedef void (*PtSslStateFunc) (const char *name,
                                 gpointer    user_data);
 
 typedef struct _PtSslMethod PtSslMethod;
+typedef struct _PtSslNet PtSslNet;
 
 typedef struct {
   const char       *name;          /* "simclr" */
@@ -137,6 +138,7 @@ struct _PtSslMethod
   PtSslConfig             config;
   double                 *p;         /* one value per klass->params entry */
   guint64                 step;      /* optimisation steps taken */
+  PtSslNet               *net;       /* the trained network (set by init) */
 };
 
 /* The five classes, NULL-terminated. */
@@ -149,11 +151,28 @@ PtSslMethod *pt_ssl_method_new        (const PtSslMethodClass *klass,
                                        const PtSslConfig      *config,
                                        GError                **error,
                                        ...) G_GNUC_NULL_TERMINATED;
+/* The same with every parameter value given (values[i] for params[i],
+ * range-checked). */
+PtSslMethod *pt_ssl_method_new_with_values (const PtSslMethodClass *klass,
+                                            const PtSslConfig      *config,
+                                            const double           *values,
+                                            GError                **error);
 void         pt_ssl_method_free       (PtSslMethod *self);
+/* After a checkpoint load overwrote the listed state: restores the
+ * optimizer's step counter from its listed mirror. */
+void         pt_ssl_method_state_loaded (PtSslMethod *self);
+/* "simclr cnn w16 3x32x32 ..." with every non-live whole-number parameter:
+ * changes whenever saved state would not fit. */
+char        *pt_ssl_method_dup_architecture (PtSslMethod *self);
+
+/* Registers the five methods with the trainer's registry (pt-method.h);
+ * idempotent. */
+void         pt_ssl_methods_register  (void);
 /* Index of a parameter, or -1. */
 int          pt_ssl_method_find_param (const PtSslMethodClass *klass,
                                        const char             *name);
-/* Range-checked; live parameters may change between steps. */
+/* Range-checked; only live parameters may change (between steps): the
+ * others shape the model and are fixed at creation. */
 gboolean     pt_ssl_method_set_param  (PtSslMethod *self,
                                        const char  *name,
                                        double       value,
@@ -169,13 +188,14 @@ void         pt_ssl_result_add_stat   (PtSslResult *result, const char *name, do
 /* ---- the network every method trains ----------------------------------- */
 
 /* A cnn encoder, an optional head, its tape and optimizer. */
-typedef struct {
+struct _PtSslNet
+{
   PtParams  *params;
   PtCnn      cnn;
   PtTape    *tape;
   PtOptim   *optim;
   guint64    optim_step;   /* mirror of the optimizer's counter, for list_state */
-} PtSslNet;
+};
 
 /* Declares the cnn in params ("encoder."). */
 void      pt_ssl_net_init_encoder (PtSslNet *net, const PtSslConfig *config);

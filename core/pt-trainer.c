@@ -759,14 +759,15 @@ handle_fault (PtTrainer          *self,
   Event *event;
 
   if (!isfinite (result->loss))
-    what = g_strdup_printf (_("The loss became %s at step %" G_GUINT64_FORMAT "."),
-                            isnan (result->loss) ? "NaN" : "infinite", bad_step);
+    what = g_strdup_printf (_("The loss became %s at step %llu."),
+                            isnan (result->loss) ? "NaN" : "infinite",
+                            (unsigned long long) bad_step);
   else if (!result->grad_finite)
-    what = g_strdup_printf (_("A gradient became NaN or infinite at step %" G_GUINT64_FORMAT "."),
-                            bad_step);
+    what = g_strdup_printf (_("A gradient became NaN or infinite at step %llu."),
+                            (unsigned long long) bad_step);
   else
-    what = g_strdup_printf (_("A part of the loss became NaN or infinite at step %"
-                              G_GUINT64_FORMAT "."), bad_step);
+    what = g_strdup_printf (_("A part of the loss became NaN or infinite at step %llu."),
+                            (unsigned long long) bad_step);
 
   if (!restore_checkpoint (self, &warning, &local_error))
     {
@@ -775,9 +776,9 @@ handle_fault (PtTrainer          *self,
                    what, local_error->message);
       return FALSE;
     }
-  message = g_strdup_printf (_("%s The run went back to step %" G_GUINT64_FORMAT
+  message = g_strdup_printf (_("%s The run went back to step %llu"
                                " (the last good checkpoint) and paused."),
-                             what, self->step);
+                             what, (unsigned long long) self->step);
   g_ptr_array_add (self->next_events,
                    g_strdup_printf ("fault at step %" G_GUINT64_FORMAT ": rewound to step %"
                                     G_GUINT64_FORMAT, bad_step, self->step));
@@ -864,8 +865,14 @@ do_step (PtTrainer  *self,
   memcpy (metrics->parts, result.parts, sizeof result.parts);
   metrics->n_stats = result.n_stats;
   memcpy (metrics->stats, result.stats, sizeof result.stats);
-  metrics->lr = pt_method_has_param (self->method, "lr")
-                  ? pt_method_get_param (self->method, "lr") : NAN;
+  /* The learning rate in force this step: what the method reports (after
+   * warmup and schedule), else its "lr" parameter. */
+  metrics->lr = NAN;
+  for (int i = 0; i < result.n_stats; i++)
+    if (g_strcmp0 (result.stats[i].name, "lr") == 0)
+      metrics->lr = result.stats[i].value;
+  if (isnan (metrics->lr) && pt_method_has_param (self->method, "lr"))
+    metrics->lr = pt_method_get_param (self->method, "lr");
   metrics->images_per_s = self->images_per_s;
   metrics->time = g_get_real_time () / 1e6;
   if (self->next_events->len > 0)
@@ -951,8 +958,8 @@ run_loop (PtTrainer *self)
             {
               if (self->error == NULL)
                 self->error = g_error_new (PT_TRAINER_ERROR, PT_TRAINER_ERROR_CANCELLED,
-                                           _("The run was cancelled at step %" G_GUINT64_FORMAT "."),
-                                           self->step);
+                                           _("The run was cancelled at step %llu."),
+                                           (unsigned long long) self->step);
               set_state_locked (self, PT_TRAINER_FAILED);
               g_mutex_unlock (&self->mutex);
               return;

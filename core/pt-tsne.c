@@ -29,6 +29,18 @@ typedef struct
   int       capacity;
 } QuadTree;
 
+/* The tree flattened in depth-first order for the force pass: a node's
+ * first child is the next entry and `skip` is the entry after its subtree,
+ * so the traversal is a forward scan with jumps (no stack, no empty cells,
+ * compact floats that stay in cache). */
+typedef struct
+{
+  float x, y;   /* centre of mass */
+  float w2;     /* squared cell width; 0 for a leaf */
+  float count;
+  int   skip;
+} FlatNode;
+
 struct _PtTsne
 {
   int            n;
@@ -40,6 +52,7 @@ struct _PtTsne
   int           *row_ptr;  /* n + 1 */
   int           *col;
   double        *val;
+  float         *val_f;    /* val in float, for the force pass */
 
   double        *y;        /* n x 2 */
   double        *update;   /* n x 2 */
@@ -48,6 +61,13 @@ struct _PtTsne
   float         *layout;   /* n x 2, float mirror of y */
   double        *sumq;     /* n, per-point share of Z */
   QuadTree       tree;
+  FlatNode      *flat;
+  int            n_flat;
+  int           *order;    /* n: points in depth-first (Z-curve) order */
+  int            n_order;
+  int           *group_first; /* per group: start in order[] */
+  int           *group_count;
+  int            n_groups;
 };
 
 void
@@ -221,8 +241,12 @@ compute_affinities (PtTsne       *tsne,
     }
   for (int i = 0; i < n; i++)
     tsne->row_ptr[i + 1] += tsne->row_ptr[i];
+  tsne->val_f = g_new (float, MAX (out, 1));
   for (gsize a = 0; a < out; a++)
-    tsne->val[a] /= total;
+    {
+      tsne->val[a] /= total;
+      tsne->val_f[a] = (float) tsne->val[a];
+    }
   return TRUE;
 }
 
@@ -241,8 +265,11 @@ tree_alloc4 (QuadTree *tree)
   return first;
 }
 
+/* Builds the quadtree of the n points y (n x 2). A leaf holds one point or
+ * several at the same position (or at the depth limit), chained through
+ * next[]. */
 static void
-tree_build (QuadTree *tree, const double *y, int n)
+tree_build (QuadTree *tree, int *next, const double *y, int n)
 {
   double xmin = y[0], xmax = y[0], ymin = y[1], ymax = y[1];
 
@@ -273,6 +300,7 @@ tree_build (QuadTree *tree, const double *y, int n)
       double px = y[2 * i], py = y[2 * i + 1];
       int node = 0, depth = 0;
 
+      next[i] = -1;
       for (;;)
         {
           QuadNode *nd = &tree->nodes[node];
@@ -288,7 +316,12 @@ tree_build (QuadTree *tree, const double *y, int n)
                 }
               double ox = y[2 * nd->point], oy = y[2 * nd->point + 1];
               if (depth >= TREE_MAX_DEPTH || (ox == px && oy == py))
-                break; /* aggregate duplicates in this leaf */
+                {
+                  /* Chain duplicates in this leaf. */
+                  next[i] = nd->point;
+                  nd->point = i;
+                  break;
+                }
               int first = tree_alloc4 (tree);
               nd = &tree->nodes[node]; /* the array may have moved */
               double h = 0.5 * nd->hw;
@@ -329,90 +362,201 @@ tree_build (QuadTree *tree, const double *y, int n)
     }
 }
 
+/* Points per group: the repulsion is computed for a group of nearby points
+ * in one traversal, with the opening test taken from the group's bounding
+ * box (conservative, so at least as accurate as the per-point test). */
+#define GROUP_MAX 64
+
+static void
+flatten_node (PtTsne *tsne, const int *next, int node, gboolean in_group)
+{
+  const QuadNode *nd = &tsne->tree.nodes[node];
+  int me = tsne->n_flat++;
+  FlatNode *f = &tsne->flat[me];
+
+  f->x = (float) nd->mx;
+  f->y = (float) nd->my;
+  f->count = (float) nd->count;
+  f->w2 = nd->child < 0 ? 0.0f : (float) (4.0 * nd->hw * nd->hw);
+  if (!in_group && (nd->count <= GROUP_MAX || nd->child < 0))
+    {
+      tsne->group_first[tsne->n_groups] = tsne->n_order;
+      tsne->group_count[tsne->n_groups] = nd->count;
+      tsne->n_groups++;
+      in_group = TRUE;
+    }
+  if (nd->child < 0)
+    {
+      /* Leaf: its point(s) come next in depth-first (Z-curve) order. */
+      for (int p = nd->point; p >= 0; p = next[p])
+        tsne->order[tsne->n_order++] = p;
+    }
+  else
+    for (int q = 0; q < 4; q++)
+      if (tsne->tree.nodes[nd->child + q].count > 0)
+        flatten_node (tsne, next, nd->child + q, in_group);
+  tsne->flat[me].skip = tsne->n_flat;
+}
+
+static void
+tree_flatten (PtTsne *tsne, const int *next)
+{
+  tsne->flat = g_renew (FlatNode, tsne->flat, tsne->tree.n_nodes);
+  tsne->n_flat = 0;
+  tsne->n_order = 0;
+  tsne->n_groups = 0;
+  flatten_node (tsne, next, 0, FALSE);
+  g_assert (tsne->n_order == tsne->n);
+}
+
 /* ---- gradient ---- */
 
 typedef struct
 {
   PtTsne       *tsne;
-  const double *y;
-  double       *grad;   /* out: attractive - repulsive / Z, scaled later */
+  const float  *yf;     /* layout in float */
+  double       *attr;   /* n x 2 attraction (times exaggeration) */
   double       *rep;    /* n x 2 unnormalized repulsion */
   double        exaggeration;
   double        theta;
 } GradJob;
 
 static void
-grad_run (int begin, int end, gpointer data)
+attraction_run (int begin, int end, gpointer data)
 {
   GradJob *job = data;
   PtTsne *tsne = job->tsne;
-  const double *y = job->y;
-  const QuadNode *nodes = tsne->tree.nodes;
-  double theta2 = job->theta * job->theta;
-  int stack[4 * TREE_MAX_DEPTH + 8];
+  const float *yf = job->yf;
+  const float *pv = tsne->val_f;
 
   for (int i = begin; i < end; i++)
     {
-      double yx = y[2 * i], yy = y[2 * i + 1];
-      double ax = 0.0, ay = 0.0, rx = 0.0, ry = 0.0, sq = 0.0;
-
-      /* Attraction over the sparse P row. */
+      float fx = yf[2 * i], fy = yf[2 * i + 1], sx = 0.0f, sy = 0.0f;
       for (int a = tsne->row_ptr[i]; a < tsne->row_ptr[i + 1]; a++)
         {
           int j = tsne->col[a];
-          double dx = yx - y[2 * j], dy = yy - y[2 * j + 1];
-          double w = tsne->val[a] / (1.0 + dx * dx + dy * dy);
-          ax += w * dx;
-          ay += w * dy;
+          float dx = fx - yf[2 * j], dy = fy - yf[2 * j + 1];
+          float w = pv[a] / (1.0f + dx * dx + dy * dy);
+          sx += w * dx;
+          sy += w * dy;
         }
+      job->attr[2 * i] = job->exaggeration * sx;
+      job->attr[2 * i + 1] = job->exaggeration * sy;
+    }
+}
 
-      if (job->theta > 0.0)
+/* Barnes-Hut repulsion for groups [begin, end). */
+static void
+repulsion_bh_run (int begin, int end, gpointer data)
+{
+  GradJob *job = data;
+  PtTsne *tsne = job->tsne;
+  const FlatNode *flat = tsne->flat;
+  const int n_flat = tsne->n_flat;
+  const float th2 = (float) (job->theta * job->theta);
+  float px[GROUP_MAX], py[GROUP_MAX], sq[GROUP_MAX], rx[GROUP_MAX], ry[GROUP_MAX];
+
+  for (int g = begin; g < end; g++)
+    {
+      const int *pts = tsne->order + tsne->group_first[g];
+      int total = tsne->group_count[g];
+
+      /* A leaf of many duplicates can exceed GROUP_MAX: take it in slices. */
+      for (int s0 = 0; s0 < total; s0 += GROUP_MAX)
         {
-          int top = 0;
-          stack[top++] = 0;
-          while (top > 0)
+          int m = MIN (GROUP_MAX, total - s0);
+          float bx0 = INFINITY, bx1 = -INFINITY, by0 = INFINITY, by1 = -INFINITY;
+
+          for (int p = 0; p < m; p++)
             {
-              const QuadNode *nd = &nodes[stack[--top]];
-              if (nd->count == 0)
-                continue;
-              double dx = yx - nd->mx, dy = yy - nd->my;
-              double d2 = dx * dx + dy * dy;
-              double cnt = nd->count;
-              if (nd->child < 0)
+              int i = pts[s0 + p];
+              px[p] = job->yf[2 * i];
+              py[p] = job->yf[2 * i + 1];
+              sq[p] = rx[p] = ry[p] = 0.0f;
+              bx0 = MIN (bx0, px[p]);
+              bx1 = MAX (bx1, px[p]);
+              by0 = MIN (by0, py[p]);
+              by1 = MAX (by1, py[p]);
+            }
+
+          int a = 0;
+          while (a < n_flat)
+            {
+              const FlatNode *nd = &flat[a];
+              float ex = MAX (MAX (bx0 - nd->x, nd->x - bx1), 0.0f);
+              float ey = MAX (MAX (by0 - nd->y, nd->y - by1), 0.0f);
+              float d2min = ex * ex + ey * ey;
+
+              if (nd->w2 < th2 * d2min)
                 {
-                  if (d2 == 0.0)
-                    cnt -= 1.0; /* the point itself (and exact twins: no force) */
-                  if (cnt <= 0.0)
-                    continue;
+                  /* Far enough from every point of the group: one body. */
+                  const float cx = nd->x, cy = nd->y, cnt = nd->count;
+                  for (int p = 0; p < m; p++)
+                    {
+                      float dx = px[p] - cx, dy = py[p] - cy;
+                      float q = 1.0f / (1.0f + dx * dx + dy * dy);
+                      float w = cnt * q;
+                      sq[p] += w;
+                      w *= q;
+                      rx[p] += w * dx;
+                      ry[p] += w * dy;
+                    }
+                  a = nd->skip;
                 }
-              else if (4.0 * nd->hw * nd->hw >= theta2 * d2)
+              else if (nd->w2 == 0.0f)
                 {
-                  for (int q = 0; q < 4; q++)
-                    stack[top++] = nd->child + q;
-                  continue;
+                  /* A leaf near the group: exact, skipping the point
+                   * itself (and exact twins, which exert no force). */
+                  const float cx = nd->x, cy = nd->y, cnt = nd->count;
+                  for (int p = 0; p < m; p++)
+                    {
+                      float dx = px[p] - cx, dy = py[p] - cy;
+                      float d2 = dx * dx + dy * dy;
+                      float q = 1.0f / (1.0f + d2);
+                      float w = d2 > 0.0f ? cnt * q : 0.0f;
+                      sq[p] += w;
+                      w *= q;
+                      rx[p] += w * dx;
+                      ry[p] += w * dy;
+                    }
+                  a = nd->skip;
                 }
-              double q = 1.0 / (1.0 + d2);
-              sq += cnt * q;
-              double f = cnt * q * q;
-              rx += f * dx;
-              ry += f * dy;
+              else
+                a++;
+            }
+          for (int p = 0; p < m; p++)
+            {
+              int i = pts[s0 + p];
+              job->rep[2 * i] = rx[p];
+              job->rep[2 * i + 1] = ry[p];
+              tsne->sumq[i] = sq[p];
             }
         }
-      else
+    }
+}
+
+/* Exact repulsion for points [begin, end) (theta = 0; tests only). */
+static void
+repulsion_exact_run (int begin, int end, gpointer data)
+{
+  GradJob *job = data;
+  PtTsne *tsne = job->tsne;
+  const float *yf = job->yf;
+
+  for (int i = begin; i < end; i++)
+    {
+      double sq = 0.0, rx = 0.0, ry = 0.0;
+      for (int j = 0; j < tsne->n; j++)
         {
-          for (int j = 0; j < tsne->n; j++)
-            {
-              if (j == i)
-                continue;
-              double dx = yx - y[2 * j], dy = yy - y[2 * j + 1];
-              double q = 1.0 / (1.0 + dx * dx + dy * dy);
-              sq += q;
-              rx += q * q * dx;
-              ry += q * q * dy;
-            }
+          if (j == i)
+            continue;
+          double dx = (double) yf[2 * i] - yf[2 * j];
+          double dy = (double) yf[2 * i + 1] - yf[2 * j + 1];
+          double q = 1.0 / (1.0 + dx * dx + dy * dy);
+          sq += q;
+          rx += q * q * dx;
+          ry += q * q * dy;
         }
-      job->grad[2 * i] = job->exaggeration * ax;
-      job->grad[2 * i + 1] = job->exaggeration * ay;
       job->rep[2 * i] = rx;
       job->rep[2 * i + 1] = ry;
       tsne->sumq[i] = sq;
@@ -428,11 +572,26 @@ compute_gradient (PtTsne       *tsne,
 {
   int n = tsne->n;
   g_autofree double *rep = g_new (double, (gsize) 2 * n);
+  g_autofree float *yf = g_new (float, (gsize) 2 * n);
 
+  for (int i = 0; i < 2 * n; i++)
+    yf[i] = (float) y[i];
+  GradJob job = { tsne, yf, grad, rep, exaggeration, theta };
+  _pt_parallel_for (n, pt_threads_get (), attraction_run, &job);
   if (theta > 0.0)
-    tree_build (&tsne->tree, y, n);
-  GradJob job = { tsne, y, grad, rep, exaggeration, theta };
-  _pt_parallel_for (n, pt_threads_get (), grad_run, &job);
+    {
+      g_autofree int *next = g_new (int, n);
+      /* The tree is built from the float positions the forces use, so
+       * that a point and its leaf agree exactly. */
+      g_autofree double *yd = g_new (double, (gsize) 2 * n);
+      for (int i = 0; i < 2 * n; i++)
+        yd[i] = yf[i];
+      tree_build (&tsne->tree, next, yd, n);
+      tree_flatten (tsne, next);
+      _pt_parallel_for (tsne->n_groups, pt_threads_get (), repulsion_bh_run, &job);
+    }
+  else
+    _pt_parallel_for (n, pt_threads_get (), repulsion_exact_run, &job);
 
   double z = 0.0;
   for (int i = 0; i < n; i++)
@@ -513,6 +672,9 @@ pt_tsne_new (const float         *x,
   tsne->grad = g_new0 (double, (gsize) 2 * n);
   tsne->layout = g_new0 (float, (gsize) 2 * n);
   tsne->sumq = g_new0 (double, n);
+  tsne->order = g_new0 (int, n);
+  tsne->group_first = g_new0 (int, n);
+  tsne->group_count = g_new0 (int, n);
 
   if (!compute_affinities (tsne, x, d, cancellable, error))
     return NULL;
@@ -568,6 +730,7 @@ pt_tsne_free (PtTsne *tsne)
   g_free (tsne->row_ptr);
   g_free (tsne->col);
   g_free (tsne->val);
+  g_free (tsne->val_f);
   g_free (tsne->y);
   g_free (tsne->update);
   g_free (tsne->gains);
@@ -575,6 +738,10 @@ pt_tsne_free (PtTsne *tsne)
   g_free (tsne->layout);
   g_free (tsne->sumq);
   g_free (tsne->tree.nodes);
+  g_free (tsne->flat);
+  g_free (tsne->order);
+  g_free (tsne->group_first);
+  g_free (tsne->group_count);
   g_free (tsne);
 }
 

@@ -98,31 +98,58 @@ pt_heatmap_draw (cairo_t       *cr,
   l = compute_layout (cr, m, width, height);
   value_range (m, &lo, &hi);
 
-  for (int r = 0; r < m->rows; r++)
-    for (int c = 0; c < m->cols; c++)
-      {
-        double v = m->values[r * m->cols + c];
-        GdkRGBA col;
+  /* The cells as one image, one pixel per cell, scaled up without
+   * smoothing: a single paint whatever the matrix size. */
+  {
+    cairo_surface_t *img = cairo_image_surface_create (CAIRO_FORMAT_RGB24, m->cols, m->rows);
+    guint8 *data = cairo_image_surface_get_data (img);
+    int stride = cairo_image_surface_get_stride (img);
 
-        if (m->scale == PT_HEATMAP_DIVERGING)
-          pt_plot_diverging_color (v, &col);
-        else
-          pt_plot_sequential_color ((v - lo) / (hi - lo), &col);
-        gdk_cairo_set_source_rgba (cr, &col);
-        cairo_rectangle (cr, l.x0 + c * l.cell, l.y0 + r * l.cell, l.cell + 0.5, l.cell + 0.5);
-        cairo_fill (cr);
+    for (int r = 0; r < m->rows; r++)
+      for (int c = 0; c < m->cols; c++)
+        {
+          double v = m->values[r * m->cols + c];
+          GdkRGBA col;
 
-        if (m->show_values && l.cell >= 18)
-          {
-            char buf[32];
-            double lum = 0.2126 * col.red + 0.7152 * col.green + 0.0722 * col.blue;
+          if (m->scale == PT_HEATMAP_DIVERGING)
+            pt_plot_diverging_color (v, &col);
+          else
+            pt_plot_sequential_color ((v - lo) / (hi - lo), &col);
+          *(guint32 *) (data + r * stride + c * 4) =
+            0xff000000u | ((guint32) lrint (col.red * 255) << 16) |
+            ((guint32) lrint (col.green * 255) << 8) | (guint32) lrint (col.blue * 255);
+        }
+    cairo_surface_mark_dirty (img);
+    cairo_save (cr);
+    cairo_translate (cr, l.x0, l.y0);
+    cairo_scale (cr, l.cell, l.cell);
+    cairo_set_source_surface (cr, img, 0, 0);
+    cairo_pattern_set_filter (cairo_get_source (cr), CAIRO_FILTER_NEAREST);
+    cairo_rectangle (cr, 0, 0, m->cols, m->rows);
+    cairo_fill (cr);
+    cairo_restore (cr);
+    cairo_surface_destroy (img);
+  }
 
-            g_snprintf (buf, sizeof buf, m->value_format ? m->value_format : "%.2f", v);
-            cairo_set_source_rgb (cr, lum > 0.55 ? 0 : 1, lum > 0.55 ? 0 : 1, lum > 0.55 ? 0 : 1);
-            cairo_set_font_size (cr, MIN (11.0, l.cell * 0.36));
-            pt_plot_text (cr, l.x0 + (c + 0.5) * l.cell, l.y0 + (r + 0.5) * l.cell, 0.5, buf);
-          }
-      }
+  if (m->show_values && l.cell >= 18)
+    for (int r = 0; r < m->rows; r++)
+      for (int c = 0; c < m->cols; c++)
+        {
+          double v = m->values[r * m->cols + c];
+          GdkRGBA col;
+          char buf[32];
+          double lum;
+
+          if (m->scale == PT_HEATMAP_DIVERGING)
+            pt_plot_diverging_color (v, &col);
+          else
+            pt_plot_sequential_color ((v - lo) / (hi - lo), &col);
+          lum = 0.2126 * col.red + 0.7152 * col.green + 0.0722 * col.blue;
+          g_snprintf (buf, sizeof buf, m->value_format ? m->value_format : "%.2f", v);
+          cairo_set_source_rgb (cr, lum > 0.55 ? 0 : 1, lum > 0.55 ? 0 : 1, lum > 0.55 ? 0 : 1);
+          cairo_set_font_size (cr, MIN (11.0, l.cell * 0.36));
+          pt_plot_text (cr, l.x0 + (c + 0.5) * l.cell, l.y0 + (r + 0.5) * l.cell, 0.5, buf);
+        }
 
   /* Positive pairs outlined. */
   if (m->outline_col)

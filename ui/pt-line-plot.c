@@ -91,10 +91,10 @@ format_tick (char   *buf,
 {
   if (log_y)
     v = pow (10, v);
-  if (v != 0 && (fabs (v) >= 1e5 || fabs (v) < 1e-3))
-    g_snprintf (buf, size, "%.0e", v);
+  if (v != 0 && fabs (v) >= 1e5)
+    g_snprintf (buf, size, "%.1e", v);
   else
-    g_snprintf (buf, size, "%g", v);
+    g_snprintf (buf, size, "%.3g", v);
 }
 
 void

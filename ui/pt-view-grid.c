@@ -245,59 +245,15 @@ pt_view_grid_hit (const PtViewGridModel *model,
   return FALSE;
 }
 
+/* The tooltip of a view: its number and size, then what it drew
+ * (pt_view_record_describe() of the pipeline itself). */
 char *
-pt_view_record_describe (const PtViewRecord *rec)
+pt_view_grid_describe_view (const PtViewRecord *rec)
 {
-  GString *s = g_string_new (NULL);
-  static const char *jitter_names[] = { N_("brightness"), N_("contrast"), N_("saturation"), N_("hue") };
+  g_autofree char *drew = pt_view_record_describe (rec);
 
   /* TRANSLATORS: view number, then its size in pixels */
-  g_string_append_printf (s, _("View %u · %d × %d"), rec->view + 1, rec->out_width, rec->out_height);
-  if (rec->fired & (1u << PT_AUG_CROP))
-    {
-      g_string_append_c (s, '\n');
-      /* TRANSLATORS: crop box size, its position, the area fraction and aspect ratio */
-      g_string_append_printf (s, _("Crop %d × %d at (%d, %d), scale %.2f, ratio %.2f"),
-                              rec->crop_w, rec->crop_h, rec->crop_x, rec->crop_y,
-                              rec->crop_scale, rec->crop_ratio);
-      if (rec->crop_fallback)
-        g_string_append_printf (s, " %s", _("(centre fallback)"));
-    }
-  if (rec->fired & (1u << PT_AUG_HFLIP))
-    g_string_append_printf (s, "\n%s", _("Flipped horizontally"));
-  if (rec->fired & (1u << PT_AUG_VFLIP))
-    g_string_append_printf (s, "\n%s", _("Flipped vertically"));
-  if (rec->fired & (1u << PT_AUG_ROTATE))
-    g_string_append_printf (s, _("\nRotated %.0f°"), rec->angle);
-  if (rec->fired & (1u << PT_AUG_JITTER))
-    {
-      const double values[] = { rec->brightness, rec->contrast, rec->saturation, rec->hue };
-
-      g_string_append_printf (s, "\n%s", _("Colour jitter:"));
-      for (int i = 0; i < 4; i++)
-        {
-          guint k = rec->jitter_order[i];
-          if (k < 4)
-            g_string_append_printf (s, "%s %s %+.2f", i ? "," : "", _(jitter_names[k]),
-                                    k == PT_JITTER_HUE ? values[k] : values[k] - 1.0);
-        }
-    }
-  if (rec->fired & (1u << PT_AUG_GRAYSCALE))
-    g_string_append_printf (s, "\n%s", _("Grayscale"));
-  if (rec->fired & (1u << PT_AUG_BLUR))
-    g_string_append_printf (s, _("\nGaussian blur σ %.2f (kernel %d)"), rec->blur_sigma, rec->blur_kernel);
-  if (rec->fired & (1u << PT_AUG_SOLARIZE))
-    g_string_append_printf (s, _("\nSolarized above %.2f"), rec->solarize_threshold);
-  if (rec->fired & (1u << PT_AUG_EQUALIZE))
-    g_string_append_printf (s, "\n%s", _("Equalized"));
-  if (rec->fired & (1u << PT_AUG_ERASE))
-    g_string_append_printf (s, _("\nErased %d × %d at (%d, %d)"), rec->erase_w, rec->erase_h, rec->erase_x, rec->erase_y);
-  if (rec->fired & (1u << PT_AUG_NOISE))
-    g_string_append_printf (s, _("\nGaussian noise σ %.3f"), rec->noise_std);
-  if ((rec->fired & ~(1u << PT_AUG_CROP)) == 0)
-    g_string_append_printf (s, "\n%s", _("No other op fired"));
-
-  return g_string_free (s, FALSE);
+  return g_strdup_printf (_("View %u · %d × %d\n%s"), rec->view + 1, rec->out_width, rec->out_height, drew);
 }
 
 /* The widget keeps its own copy of everything it draws. */
@@ -442,7 +398,7 @@ pt_view_grid_query_tooltip (GtkWidget  *widget,
   if (view < 0)
     text = g_strdup (_("Source image; the boxes show where each view was cropped"));
   else
-    text = pt_view_record_describe (&model.rows[row].records[view]);
+    text = pt_view_grid_describe_view (&model.rows[row].records[view]);
   gtk_tooltip_set_text (tooltip, text);
   return TRUE;
 }
@@ -529,6 +485,31 @@ pt_view_grid_set_rows (PtViewGrid          *self,
     }
 
   gtk_widget_queue_resize (GTK_WIDGET (self));
+}
+
+void
+pt_view_grid_set_similarities (PtViewGrid   *self,
+                               guint         n,
+                               const double *similarities)
+{
+  g_return_if_fail (PT_IS_VIEW_GRID (self));
+
+  for (guint r = 0; r < self->rows->len; r++)
+    {
+      double s = similarities != NULL && r < n ? similarities[r] : NAN;
+
+      g_array_index (self->rows, RowCopy, r).similarity = s;
+      self->view_rows[r].similarity = s;
+    }
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+double
+pt_view_grid_get_similarity (PtViewGrid *self,
+                             guint       row)
+{
+  g_return_val_if_fail (PT_IS_VIEW_GRID (self), NAN);
+  return row < self->rows->len ? g_array_index (self->rows, RowCopy, row).similarity : NAN;
 }
 
 guint

@@ -45,8 +45,8 @@ gboolean pt_view_grid_hit        (const PtViewGridModel *model,
                                   double                 y,
                                   guint                 *row,
                                   int                   *view);
-/* A translated, multi-line description of what a view drew. */
-char    *pt_view_record_describe (const PtViewRecord    *record);
+/* The tooltip of a view: number, size and what it drew (translated). */
+char    *pt_view_grid_describe_view (const PtViewRecord *record);
 
 #define PT_TYPE_VIEW_GRID (pt_view_grid_get_type ())
 G_DECLARE_FINAL_TYPE (PtViewGrid, pt_view_grid, PT, VIEW_GRID, GtkWidget)
@@ -57,6 +57,13 @@ void       pt_view_grid_set_rows  (PtViewGrid          *self,
                                    guint                n_rows,
                                    const PtViewGridRow *rows);
 guint      pt_view_grid_get_n_rows (PtViewGrid         *self);
+/* Sets the cosine similarity shown after each row (NAN hides it); rows
+ * beyond n, or all when similarities is NULL, are hidden. */
+void       pt_view_grid_set_similarities (PtViewGrid   *self,
+                                          guint         n,
+                                          const double *similarities);
+double     pt_view_grid_get_similarity (PtViewGrid     *self,
+                                        guint           row);
 void       pt_view_grid_set_cell  (PtViewGrid          *self,
                                    int                  cell);
 

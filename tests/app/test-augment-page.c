@@ -1,9 +1,13 @@
 /* The Augment page end to end: real dataset, real pipeline, controls. */
+#include <math.h>
 #include <string.h>
 #include <glib/gstdio.h>
 #include <gtk/gtk.h>
 
 #include "pt-augment-page.h"
+#include "pt-run.h"
+#include "pt-test-method.h"
+#include "pt-train-spec.h"
 #include "pt-ui.h"
 #include "pt-view-grid.h"
 
@@ -117,6 +121,37 @@ test_augment_page_recipes (void)
 
   pt_augment_page_set_dataset (page, dataset);
 
+  /* Multi-crop sizes are controls too: SwAV's local group can grow. */
+  g_assert_true (pt_augment_page_load_recipe (page, "swav"));
+  {
+    GtkWidget *views_spin = NULL;
+    guint before = pt_augment_recipe_get_n_views (pt_augment_page_get_recipe (page));
+    gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+    PtViewGrid *grid = PT_VIEW_GRID (find_widget (GTK_WIDGET (page), PT_TYPE_VIEW_GRID, NULL, NULL));
+
+    /* The last "Views" spin belongs to the last group (the local views). */
+    for (GtkWidget *w = find_widget (GTK_WIDGET (page), GTK_TYPE_SPIN_BUTTON, NULL, NULL); w != NULL;
+         w = NULL)
+      views_spin = w;
+    {
+      GtkWidget *box = gtk_widget_get_parent (gtk_widget_get_parent (views_spin));
+      for (GtkWidget *c = gtk_widget_get_first_child (box); c; c = gtk_widget_get_next_sibling (c))
+        {
+          GtkWidget *maybe = gtk_widget_get_last_child (c);
+          if (GTK_IS_BOX (c) && GTK_IS_SPIN_BUTTON (maybe))
+            views_spin = maybe;
+        }
+    }
+    gtk_spin_button_set_value (GTK_SPIN_BUTTON (views_spin), gtk_spin_button_get_value (GTK_SPIN_BUTTON (views_spin)) + 1);
+    while (pt_augment_recipe_get_n_views (pt_augment_page_get_recipe (page)) == before &&
+           g_get_monotonic_time () < deadline)
+      g_main_context_iteration (NULL, FALSE);
+    g_assert_cmpuint (pt_augment_recipe_get_n_views (pt_augment_page_get_recipe (page)), ==, before + 1);
+    while (g_main_context_pending (NULL))
+      g_main_context_iteration (NULL, FALSE);
+    g_assert_cmpuint (pt_view_grid_get_n_rows (grid), >, 0);
+  }
+
   g_assert_true (pt_augment_page_load_recipe (page, "byol"));
   g_assert_cmpstr (pt_augment_page_get_recipe (page)->name, ==, "byol");
   g_assert_cmpuint (pt_augment_page_get_recipe (page)->n_groups, ==, 2);
@@ -129,6 +164,62 @@ test_augment_page_recipes (void)
 
   g_unlink (bad);
   g_rmdir (dir);
+  gtk_window_destroy (window);
+}
+
+static gboolean
+scored (gpointer data)
+{
+  return pt_augment_page_get_n_scored (data) > 0;
+}
+
+/* With a trained encoder chosen, each pair shows the cosine similarity of
+ * its two views' embeddings. The encoder is a run of the runtime's test
+ * double, trained for a few steps here into the user's runs folder (the
+ * test's private XDG_DATA_HOME). */
+static void
+test_augment_page_encoder_similarity (void)
+{
+  g_autoptr(PtTrainSpec) spec = pt_train_spec_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PtTrainer) trainer = NULL;
+  g_autofree char *root = pt_run_default_root ();
+  GtkWindow *window;
+  PtAugmentPage *page = make_page (&window);
+  PtViewGrid *grid;
+  const char *dir;
+  gint64 deadline;
+
+  spec->method = g_strdup ("test-linear");
+  spec->dataset = g_strdup ("shapes");
+  spec->steps = 5;
+  spec->batch_size = 16;
+  spec->out_dir = pt_run_default_dir (root, "test-linear", "shapes");
+  trainer = pt_train_spec_build (spec, dataset, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (pt_trainer_run_blocking (trainer, NULL, &error));
+  g_assert_no_error (error);
+  dir = pt_run_get_dir (pt_trainer_get_run (trainer));
+
+  pt_augment_page_set_dataset (page, dataset);
+  pt_augment_page_set_encoder_run (page, dir);
+  deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  while (!scored (page) && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, FALSE) || (g_usleep (1000), TRUE);
+  g_assert_true (scored (page));
+
+  grid = PT_VIEW_GRID (find_widget (GTK_WIDGET (page), PT_TYPE_VIEW_GRID, NULL, NULL));
+  for (guint r = 0; r < pt_view_grid_get_n_rows (grid); r++)
+    {
+      double s = pt_view_grid_get_similarity (grid, r);
+      g_assert_true (isfinite (s));
+      g_assert_cmpfloat (s, >=, -1.0001);
+      g_assert_cmpfloat (s, <=, 1.0001);
+    }
+
+  /* No encoder: no score. */
+  pt_augment_page_set_encoder_run (page, NULL);
+  g_assert_true (isnan (pt_view_grid_get_similarity (grid, 0)));
   gtk_window_destroy (window);
 }
 
@@ -147,12 +238,14 @@ main (int argc, char **argv)
     }
 
   pt_ui_init ();
+  pt_method_register (&pt_test_method_class);
   dataset = pt_dataset_open ("shapes", PT_SPLIT_TRAIN, &options, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
 
   g_test_add_func ("/app/augment-page/renders", test_augment_page_renders);
   g_test_add_func ("/app/augment-page/slider", test_augment_page_slider);
   g_test_add_func ("/app/augment-page/recipes", test_augment_page_recipes);
+  g_test_add_func ("/app/augment-page/encoder-similarity", test_augment_page_encoder_similarity);
 
   ret = g_test_run ();
   g_clear_object (&dataset);

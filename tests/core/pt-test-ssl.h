@@ -132,7 +132,8 @@ pt_test_knn_accuracy (PtSslMethod  *m,
  * the recipe has a second group), or crop (0.6-1) + flip. */
 static inline PtAugRecipe *
 pt_test_recipe (const PtSslMethodClass *klass,
-                int                     n_local)
+                int                     n_local,
+                double                  crop_min)
 {
   PtAugRecipe *recipe;
   GError *error = NULL;
@@ -153,6 +154,8 @@ pt_test_recipe (const PtSslMethodClass *klass,
   g_assert_no_error (error);
   if (recipe->n_groups > 1)
     recipe->groups[1].count = n_local;
+  if (crop_min > 0.0 && recipe->groups[0].ops[PT_AUG_CROP].enabled)
+    recipe->groups[0].ops[PT_AUG_CROP].min = crop_min;
   return recipe;
 }
 
@@ -163,9 +166,10 @@ pt_test_train (PtSslMethod  *m,
                PtTestShapes *s,
                int           n_steps,
                int           n_local,
+               double        crop_min,
                guint64       seed)
 {
-  g_autoptr(PtAugRecipe) recipe = pt_test_recipe (m->klass, n_local);
+  g_autoptr(PtAugRecipe) recipe = pt_test_recipe (m->klass, n_local, crop_min);
   PtSslViewShape shapes[PT_SSL_MAX_VIEWS];
   int V = m->klass->get_views (m, shapes), B = m->config.batch_size;
   int C = pt_dataset_get_channels (s->train), H = pt_dataset_get_height (s->train);
@@ -220,6 +224,10 @@ pt_test_train (PtSslMethod  *m,
       g_assert_true (result.grad_finite);
       g_assert_true (isfinite (result.loss));
       losses[step] = result.loss;
+      if (step == n_steps - 1)
+        for (int i = 0; i < result.n_stats; i++)
+          g_test_message ("%s last step: %s = %g", m->klass->name, result.stats[i].name,
+                          result.stats[i].value);
     }
   for (int v = 0; v < V; v++)
     g_free (views[v]);
@@ -235,6 +243,7 @@ typedef struct {
   int         steps;
   int         n_local;        /* SwAV local views */
   double      min_gain;       /* kNN accuracy points the run must add */
+  double      crop_min;       /* > 0: smallest crop scale of the global views */
   const char *param_names[4]; /* overrides, NULL-terminated */
   double      param_values[4];
 } PtTestSslRun;
@@ -257,21 +266,34 @@ pt_test_ssl_new (const PtTestSslRun *run,
   config.n_classes = pt_dataset_get_n_classes (s->train);
   config.encoder_width = run->width;
   config.seed = seed;
-  m = pt_ssl_method_new (klass, &config, &error, NULL);
-  g_assert_no_error (error);
-  g_assert_nonnull (m);
-  if (g_strcmp0 (run->method, "swav") == 0)
-    g_assert_true (pt_ssl_method_set_param (m, "local_views", run->n_local, &error));
-  for (int i = 0; i < 4 && run->param_names[i] != NULL; i++)
-    {
-      g_assert_true (pt_ssl_method_set_param (m, run->param_names[i], run->param_values[i], &error));
-      g_assert_no_error (error);
-    }
+  {
+    double values[32];
+    int n = 0;
+
+    while (klass->params[n].name != NULL)
+      {
+        values[n] = klass->params[n].default_value;
+        n++;
+      }
+    g_assert_cmpint (n, <=, 32);
+    if (g_strcmp0 (run->method, "swav") == 0)
+      values[pt_ssl_method_find_param (klass, "local_views")] = run->n_local;
+    for (int i = 0; i < 4 && run->param_names[i] != NULL; i++)
+      {
+        int p = pt_ssl_method_find_param (klass, run->param_names[i]);
+
+        g_assert_cmpint (p, >=, 0);
+        values[p] = run->param_values[i];
+      }
+    m = pt_ssl_method_new_with_values (klass, &config, values, &error);
+    g_assert_no_error (error);
+    g_assert_nonnull (m);
+  }
   return m;
 }
 
-#define PT_TEST_SSL_N_BANK   1000
-#define PT_TEST_SSL_N_QUERY  500
+#define PT_TEST_SSL_N_BANK   2000
+#define PT_TEST_SSL_N_QUERY  1000
 
 /* Trains and checks that kNN accuracy rose by at least min_gain. */
 static inline void
@@ -288,7 +310,7 @@ pt_test_ssl_behaviour (gconstpointer data)
   pt_test_shapes_open (&s, 3000, PT_TEST_SSL_N_QUERY);
   m = pt_test_ssl_new (run, &s, 7);
   before = pt_test_knn_accuracy (m, &s, PT_TEST_SSL_N_BANK, PT_TEST_SSL_N_QUERY);
-  losses = pt_test_train (m, &s, run->steps, run->n_local, 11);
+  losses = pt_test_train (m, &s, run->steps, run->n_local, run->crop_min, 11);
   after = pt_test_knn_accuracy (m, &s, PT_TEST_SSL_N_BANK, PT_TEST_SSL_N_QUERY);
   for (int i = 0; i < n; i++)
     {
@@ -315,11 +337,18 @@ pt_test_ssl_determinism (gconstpointer data)
   pt_threads_set (1);
   small.steps = 4;
   small.batch_size = 16;
+  if (g_strcmp0 (run->method, "deepcluster") == 0)
+    {
+      /* few clusters, so that 16 features are enough to cluster at once */
+      small.param_names[0] = "clusters";
+      small.param_values[0] = 4;
+      small.param_names[1] = NULL;
+    }
   pt_test_shapes_open (&s, 200, 10);
   for (int r = 0; r < 3; r++)
     {
       g_autoptr(PtSslMethod) m = pt_test_ssl_new (&small, &s, r < 2 ? 5 : 6);
-      double *l = pt_test_train (m, &s, small.steps, small.n_local, 3);
+      double *l = pt_test_train (m, &s, small.steps, small.n_local, small.crop_min, 3);
 
       if (r == 0)
         a = l;
@@ -373,7 +402,7 @@ pt_test_ssl_visuals (const PtTestSslRun *run,
   small.batch_size = 16;
   pt_test_shapes_open (s, 200, 10);
   m = pt_test_ssl_new (&small, s, 5);
-  l = pt_test_train (m, s, steps, small.n_local, 3);
+  l = pt_test_train (m, s, steps, small.n_local, small.crop_min, 3);
   m->klass->visuals (m, count_visual_cb, seen);
   *out_m = m;
   return seen;

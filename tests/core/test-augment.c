@@ -1090,6 +1090,52 @@ test_presets_values (void)
   g_assert_cmpfloat (mae->groups[0].ops[PT_AUG_CROP].min, ==, 0.2);
   g_assert_false (mae->groups[0].ops[PT_AUG_JITTER].enabled);
   g_assert_true (rotnet->groups[0].ops[PT_AUG_ROTATE].right_angles);
+  g_assert_true (rotnet->groups[0].ops[PT_AUG_ROTATE].by_view);
+  g_assert_true (rotnet->groups[0].shared);
+  g_assert_cmpuint (rotnet->groups[0].count, ==, 4);
+}
+
+/* RotNet: the four views of an image are one augmented view turned by
+ * 0, 90, 180 and 270 degrees (shared draws, by-view angles). */
+static void
+test_rotnet_copies (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PtAugRecipe) recipe = pt_augment_recipe_load ("rotnet", &error);
+  g_autofree guint8 *img = random_image (3, 16, 16, 18);
+  float views[4][3 * 16 * 16];
+  PtViewRecord rec[4];
+
+  g_assert_no_error (error);
+  for (guint64 i = 0; i < 8; i++)
+    {
+      for (guint v = 0; v < 4; v++)
+        {
+          pt_augment_view (views[v], &rec[v], recipe, v, img, 3, 16, 16, 4, 1, i);
+          g_assert_cmpfloat (rec[v].angle, ==, 90.0 * v);
+          g_assert_cmpint (rec[v].crop_x, ==, rec[0].crop_x);
+          g_assert_cmpint (rec[v].crop_y, ==, rec[0].crop_y);
+          g_assert_cmpint (rec[v].crop_w, ==, rec[0].crop_w);
+          g_assert_cmpuint (rec[v].fired, ==, rec[0].fired);
+        }
+      /* View k is view 0 turned k quarters counter-clockwise. */
+      for (guint v = 1; v < 4; v++)
+        for (int c = 0; c < 3; c++)
+          for (int y = 0; y < 16; y++)
+            for (int x = 0; x < 16; x++)
+              {
+                int sy = y, sx = x;
+
+                for (guint t = 0; t < v; t++)
+                  {
+                    int ny = sx, nx = 15 - sy;
+                    sy = ny;
+                    sx = nx;
+                  }
+                g_assert_cmpfloat (views[v][(c * 16 + y) * 16 + x], ==,
+                                   views[0][(c * 16 + sy) * 16 + sx]);
+              }
+    }
 }
 
 typedef struct {
@@ -1113,6 +1159,8 @@ test_bad_recipes (void)
     { "[view:a]\ncount=0\n", { "[view:a]", "“count”", NULL } },
     { "[view:a]\nsize=9\n", { "[view:a]", "“size”", NULL } },
     { "[view:a]\nzoom=2\n", { "[view:a]", "“zoom”", NULL } },
+    { "[view:a]\nshared=often\n", { "[view:a]", "“shared”", NULL } },
+    { "[a:rotate]\nby-view=2\n", { "[a:rotate]", "“by-view”", NULL } },
     { "[b:crop]\np=1\n", { "[b:crop]", "not listed", NULL } },
     { "[extra]\nx=1\n", { "[extra]", "unknown group", NULL } },
     { "[a:erase]\nratio-min=0\n", { "[a:erase]", "“ratio-min”", NULL } },
@@ -1307,6 +1355,42 @@ test_record_json (void)
   g_assert_true (json_object_has_member (obj, "fired"));
 }
 
+static void
+test_record_describe (void)
+{
+  PtViewRecord rec = { 0 };
+  g_autofree char *plain = NULL;
+  g_autofree char *text = NULL;
+
+  rec.crop_x = 3;
+  rec.crop_y = 4;
+  rec.crop_w = 20;
+  rec.crop_h = 10;
+  rec.crop_scale = 0.25;
+  rec.crop_ratio = 2.0;
+  plain = pt_view_record_describe (&rec);
+  g_assert_cmpstr (plain, ==, "crop 3, 4, 20 × 10 (scale 0.25, ratio 2.00)");
+
+  rec.fired = (1u << PT_AUG_CROP) | (1u << PT_AUG_HFLIP) | (1u << PT_AUG_JITTER) |
+              (1u << PT_AUG_BLUR);
+  rec.brightness = 1.5;
+  rec.contrast = 0.75;
+  rec.saturation = 1.0;
+  rec.hue = -0.05;
+  rec.jitter_order[0] = PT_JITTER_HUE;
+  rec.jitter_order[1] = PT_JITTER_BRIGHTNESS;
+  rec.jitter_order[2] = PT_JITTER_SATURATION;
+  rec.jitter_order[3] = PT_JITTER_CONTRAST;
+  rec.blur_sigma = 1.25;
+  rec.blur_kernel = 3;
+  text = pt_view_record_describe (&rec);
+  g_assert_nonnull (strstr (text, "\nhorizontal flip\n"));
+  g_assert_nonnull (strstr (text, "brightness 1.50, contrast 0.75, saturation 1.00, hue -0.050"));
+  g_assert_nonnull (strstr (text, "order: hue, brightness, saturation, contrast"));
+  g_assert_nonnull (strstr (text, "σ 1.25 (kernel 3)"));
+  g_assert_null (strstr (text, "vertical"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1339,10 +1423,12 @@ main (int argc, char **argv)
   g_test_add_func ("/core/augment/batch-threads", test_batch_threads);
   g_test_add_func ("/core/augment/presets/round-trip", test_presets_round_trip);
   g_test_add_func ("/core/augment/presets/values", test_presets_values);
+  g_test_add_func ("/core/augment/presets/rotnet-copies", test_rotnet_copies);
   g_test_add_func ("/core/augment/recipe/bad", test_bad_recipes);
   g_test_add_func ("/core/augment/recipe/defaults", test_defaults);
   g_test_add_func ("/core/augment/recipe/save-invalid", test_save_invalid);
   g_test_add_func ("/core/augment/recipe/mutations", test_recipe_mutations);
   g_test_add_func ("/core/augment/record-json", test_record_json);
+  g_test_add_func ("/core/augment/record-describe", test_record_describe);
   return g_test_run ();
 }

@@ -107,6 +107,24 @@ test_tape_view_and_skip (void)
 }
 
 static void
+test_tape_detach (void)
+{
+  g_autoptr(PtTape) tape = pt_tape_new (0);
+  PtTensor *x = leaf (tape, (float[]) { 1, 2 }, 2, TRUE);
+  PtTensor *d = pt_op_detach (tape, x);
+  PtTensor *y;
+
+  g_assert_true (d->data == x->data);
+  g_assert_false (d->requires_grad);
+  /* y = x * stopgrad (x): dy/dx = stopgrad (x) */
+  y = pt_op_mul (tape, x, d);
+  pt_tape_backward (tape, pt_op_weighted_sum (tape, y, NULL));
+  g_assert_cmpfloat (x->grad[0], ==, 1.0f);
+  g_assert_cmpfloat (x->grad[1], ==, 2.0f);
+  g_assert_null (d->grad);
+}
+
+static void
 test_tape_scratch (void)
 {
   g_autoptr(PtTape) tape = pt_tape_new (0);
@@ -129,6 +147,7 @@ main (int argc, char **argv)
   g_test_add_func ("/core/autograd/accumulate-steps", test_tape_accumulates_across_steps);
   g_test_add_func ("/core/autograd/no-grad", test_tape_no_grad);
   g_test_add_func ("/core/autograd/view-skip", test_tape_view_and_skip);
+  g_test_add_func ("/core/autograd/detach", test_tape_detach);
   g_test_add_func ("/core/autograd/scratch", test_tape_scratch);
   return g_test_run ();
 }

@@ -250,11 +250,13 @@ test_cnn_fixture (void)
 
 /* A small SimCLR training loop; returns the losses. */
 static void
-run_training (guint64  seed,
-              int      n_steps,
-              float   *losses,
-              guint   *mallocs_after_first,
-              guint   *mallocs_end)
+run_training_sized (guint64  seed,
+                    int      width,
+                    int      size,
+                    int      n_steps,
+                    float   *losses,
+                    guint   *mallocs_after_first,
+                    guint   *mallocs_end)
 {
   g_autoptr(PtParams) params = pt_params_new ();
   g_autoptr(PtTape) tape = pt_tape_new (0);
@@ -264,7 +266,7 @@ run_training (guint64  seed,
   PtMlpHead proj;
   PtRng rng;
 
-  build_simclr (params, &cnn, &proj, 1, 4);
+  build_simclr (params, &cnn, &proj, 1, width);
   pt_rng_init (&rng, seed);
   pt_cnn_reset (&cnn, params, &rng);
   pt_mlp_head_reset (&proj, params, &rng);
@@ -277,7 +279,7 @@ run_training (guint64  seed,
       PtTensor *x, *z, *loss;
 
       pt_tape_reset (tape);
-      x = pt_tensor_new_4d (pt_tape_get_arena (tape), 8, 1, 12, 12);
+      x = pt_tensor_new_4d (pt_tape_get_arena (tape), 8, 1, size, size);
       /* Views 4..7 are noisy copies of views 0..3: positives to find. */
       for (gsize i = 0; i < x->numel / 2; i++)
         {
@@ -297,6 +299,16 @@ run_training (guint64  seed,
 }
 
 static void
+run_training (guint64  seed,
+              int      n_steps,
+              float   *losses,
+              guint   *mallocs_after_first,
+              guint   *mallocs_end)
+{
+  run_training_sized (seed, 4, 12, n_steps, losses, mallocs_after_first, mallocs_end);
+}
+
+static void
 test_determinism (void)
 {
   float a[20], b[20], c[20];
@@ -311,6 +323,14 @@ test_determinism (void)
   g_assert_true (memcmp (a, c, sizeof a) != 0);
   for (int i = 0; i < 20; i++)
     g_assert_true (isfinite (a[i]));
+  /* With 2 threads as well, on a size that takes the parallel paths (split
+   * sgemm, parallel batchnorm): reductions use fixed ranges, not per-thread
+   * ones. */
+  pt_threads_set (2);
+  run_training_sized (99, 16, 28, 20, b, &m1, &m2);
+  run_training_sized (99, 16, 28, 20, c, &m1, &m2);
+  pt_threads_set (1);
+  g_assert_cmpmem (b, sizeof b, c, sizeof c);
   /* It learns: the loss on fresh random views goes down on average. */
   g_assert_cmpfloat ((a[15] + a[16] + a[17] + a[18] + a[19]), <, (a[0] + a[1] + a[2] + a[3] + a[4]));
 }

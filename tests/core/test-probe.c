@@ -51,7 +51,6 @@ test_probe_gradient (void)
   g_autofree float *b = g_new (float, k);
   g_autofree float *dw = g_new (float, d * k);
   g_autofree float *db = g_new (float, k);
-  g_autofree float *logits = g_new (float, n * k);
 
   for (int i = 0; i < n * d; i++)
     x[i] = (float) gauss (rand);
@@ -62,7 +61,7 @@ test_probe_gradient (void)
   for (int i = 0; i < k; i++)
     b[i] = (float) (0.5 * gauss (rand));
 
-  double f0 = pt_logreg_loss_backward (dw, db, logits, x, y, w, b, l2, n, d, k);
+  double f0 = pt_logreg_loss_backward (dw, db, x, y, w, b, l2, n, d, k);
   g_assert_true (isfinite (f0) && f0 > 0.0);
 
   const float h = 1e-2f;
@@ -72,9 +71,9 @@ test_probe_gradient (void)
       float analytic = p < d * k ? dw[p] : db[p - d * k];
       float saved = *param;
       *param = saved + h;
-      double fp = pt_logreg_loss_backward (NULL, NULL, logits, x, y, w, b, l2, n, d, k);
+      double fp = pt_logreg_loss_backward (NULL, NULL, x, y, w, b, l2, n, d, k);
       *param = saved - h;
-      double fm = pt_logreg_loss_backward (NULL, NULL, logits, x, y, w, b, l2, n, d, k);
+      double fm = pt_logreg_loss_backward (NULL, NULL, x, y, w, b, l2, n, d, k);
       *param = saved;
       double numeric = (fp - fm) / (2.0 * h);
       g_assert_cmpfloat (fabs (numeric - analytic), <=, 2e-4 + 1e-2 * fabs (numeric));
@@ -83,7 +82,7 @@ test_probe_gradient (void)
   /* Huge logits: no overflow, the loss stays finite. */
   for (int i = 0; i < d * k; i++)
     w[i] *= 1e4f;
-  double fbig = pt_logreg_loss_backward (dw, db, logits, x, y, w, b, 0.0, n, d, k);
+  double fbig = pt_logreg_loss_backward (dw, db, x, y, w, b, 0.0, n, d, k);
   g_assert_true (isfinite (fbig));
 }
 
@@ -154,6 +153,20 @@ test_probe_sklearn_fixture (void)
   /* The intercept is unpenalized: only differences between classes matter. */
   for (int c2 = 1; c2 < k; c2++)
     g_assert_cmpfloat (fabs ((m->bias[c2] - m->bias[0]) - (b_ref[c2] - b_ref[0])), <=, 2e-3);
+
+  /* Warm start from the solution: the preconditioned coordinates map the
+   * model in and out exactly, so it lands on the same optimum at once.
+   * The iteration count varies with the build (3 on the eval branch, 8 on
+   * main, cause not yet found), so the bound is loose; the objective and
+   * weights below are the real check. */
+  PtLbfgsResult r2;
+  g_autoptr(PtLinearModel) m2 = pt_logreg_fit (x, y, n, d, k, c, m, &p, NULL, NULL,
+                                               &r2, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (r2.n_iter, <=, 10);
+  g_assert_cmpfloat (fabs (r2.f - r.f), <=, 1e-6 * r.f);
+  for (int i = 0; i < d * k; i++)
+    g_assert_cmpfloat (fabs (m2->weight[i] - m->weight[i]), <=, 1e-3);
 
   g_autofree int *pred = g_new (int, nt);
   pt_linear_model_predict (m, pred, xt, nt);

@@ -144,6 +144,7 @@ test_build_config (void)
   g_clear_pointer (&value, g_free);
   value = g_key_file_get_string (kf, "run", "dataset_hash", NULL);
   g_assert_cmpstr (value, ==, pt_dataset_get_content_hash (shapes ()));
+  g_clear_pointer (&value, g_free);
   g_assert_cmpint (g_key_file_get_integer (kf, "run", "batch_size", NULL), ==, 16);
   g_assert_cmpint (g_key_file_get_integer (kf, "run", "encoder_width", NULL), ==, 16);
   g_assert_cmpuint (g_key_file_get_uint64 (kf, "run", "seed", NULL), ==, 11);

@@ -2,6 +2,7 @@
 #include <glib/gstdio.h>
 
 #include "pt-line-plot.h"
+#include "pt-plot-export.h"
 #include "pt-plot-util.h"
 #include "pt-test-ui.h"
 
@@ -127,6 +128,22 @@ test_line_plot_widget (void)
   g_assert_cmpuint (pt_line_plot_get_n_points (plot, a), ==, 1000);
   g_assert_cmpuint (pt_line_plot_get_n_points (plot, b), ==, 0);
   g_assert_cmpuint (pt_line_plot_get_n_markers (plot), ==, 1);
+  /* The menu's export path writes the widget as it is. */
+  {
+    g_autofree char *dir = g_dir_make_tmp ("pretext-plot-XXXXXX", NULL);
+    g_autofree char *png = g_build_filename (dir, "w.png", NULL);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GdkPixbuf) pb = NULL;
+
+    pt_plot_export_attach (GTK_WIDGET (plot));
+    g_assert_true (pt_plot_export_widget (GTK_WIDGET (plot), png, &error));
+    g_assert_no_error (error);
+    pb = gdk_pixbuf_new_from_file (png, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (gdk_pixbuf_get_width (pb), ==, 640);
+    g_unlink (png);
+    g_rmdir (dir);
+  }
   pt_line_plot_clear (plot);
   g_assert_cmpuint (pt_line_plot_get_n_points (plot, a), ==, 0);
   g_assert_cmpuint (pt_line_plot_get_n_markers (plot), ==, 0);

@@ -98,13 +98,14 @@ test_view_grid_describe (void)
 {
   PtViewGridRow row;
   PtViewGridModel m = make_model (&row);
-  g_autofree char *d0 = pt_view_record_describe (&m.rows[0].records[0]);
-  g_autofree char *d1 = pt_view_record_describe (&m.rows[0].records[1]);
+  g_autofree char *d0 = pt_view_grid_describe_view (&m.rows[0].records[0]);
+  g_autofree char *d1 = pt_view_grid_describe_view (&m.rows[0].records[1]);
 
-  g_assert_nonnull (strstr (d0, "View 1"));
-  g_assert_nonnull (strstr (d0, "Crop 4 × 4 at (2, 2), scale 0.25"));
-  g_assert_null (strstr (d0, "Flipped"));
-  g_assert_nonnull (strstr (d1, "Flipped horizontally"));
+  g_assert_nonnull (strstr (d0, "View 1 · 8 × 8"));
+  g_assert_nonnull (strstr (d0, "crop 2, 2, 4 × 4 (scale 0.25"));
+  g_assert_null (strstr (d0, "flip"));
+  g_assert_nonnull (strstr (d1, "View 2 · 4 × 4"));
+  g_assert_nonnull (strstr (d1, "horizontal flip"));
 }
 
 static void

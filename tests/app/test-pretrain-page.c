@@ -1,0 +1,214 @@
+/* The training pages end to end with a real trainer: start a run from the
+ * Pretrain page, pause, step, resume, stop; find it on the Runs page with
+ * its curve; map it on the Embeddings page. The method is the runtime's
+ * test double (tests/core/pt-test-method.c), registered only here, so the
+ * GUI's wiring is tested independently of any SSL method's speed. */
+#include <string.h>
+#include <glib/gstdio.h>
+#include <gtk/gtk.h>
+
+#include "pt-embeddings-page.h"
+#include "pt-pretrain-page.h"
+#include "pt-runs-page.h"
+#include "pt-test-method.h"
+#include "pt-ui.h"
+
+static PtDataset *dataset;
+static char *runs_root;
+
+static gboolean
+wait_until (gboolean (*cond) (gpointer), gpointer data, int seconds)
+{
+  gint64 deadline = g_get_monotonic_time () + seconds * G_USEC_PER_SEC;
+
+  while (!cond (data) && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, FALSE) || (g_usleep (1000), TRUE);
+  return cond (data);
+}
+
+/* Lets queued trainer events (state changes arrive through an idle) reach
+ * the page, as they would between a user's clicks. */
+static void
+drain (void)
+{
+  for (int i = 0; i < 50; i++)
+    {
+      while (g_main_context_pending (NULL))
+        g_main_context_iteration (NULL, FALSE);
+      g_usleep (2000);
+    }
+}
+
+static gboolean
+has_trainer_logged (gpointer data)
+{
+  PtPretrainPage *page = data;
+  return pt_pretrain_page_get_trainer (page) != NULL && pt_pretrain_page_get_n_logged (page) >= 5;
+}
+
+static PtTrainerState wanted_state;
+
+static gboolean
+in_wanted_state (gpointer data)
+{
+  PtTrainer *t = pt_pretrain_page_get_trainer (data);
+  return t != NULL && pt_trainer_get_state (t) == wanted_state;
+}
+
+static gboolean
+logged_at_least (gpointer data)
+{
+  PtPretrainPage *page = data;
+  PtTrainer *t = pt_pretrain_page_get_trainer (page);
+  return t != NULL && pt_pretrain_page_get_n_logged (page) >= pt_trainer_get_step (t);
+}
+
+static gboolean
+embeddings_ready (gpointer data)
+{
+  return pt_embeddings_page_get_n_points (data) > 0;
+}
+
+static gboolean
+runs_curves_ready (gpointer data)
+{
+  return pt_runs_page_get_n_curves (data) == 1;
+}
+
+static GtkWindow *
+show (GtkWidget *page)
+{
+  GtkWindow *window = GTK_WINDOW (gtk_window_new ());
+
+  gtk_window_set_default_size (window, 1200, 800);
+  gtk_window_set_child (window, page);
+  gtk_window_present (window);
+  return window;
+}
+
+static void
+test_pretrain_run_controls (void)
+{
+  PtPretrainPage *page = g_object_new (PT_TYPE_PRETRAIN_PAGE, NULL);
+  GtkWindow *window = show (GTK_WIDGET (page));
+  PtTrainer *trainer;
+  guint64 step;
+
+  pt_pretrain_page_set_runs_root (page, runs_root);
+  pt_pretrain_page_set_dataset (page, dataset);
+  g_assert_true (pt_pretrain_page_set_method (page, "test-linear"));
+  g_assert_false (pt_pretrain_page_set_method (page, "no-such-method"));
+  g_assert_true (pt_pretrain_page_set_value (page, "batch", 128));
+  g_assert_true (pt_pretrain_page_set_value (page, "steps", 100000));
+  g_assert_true (pt_pretrain_page_set_value (page, "lr", 0.05));
+
+  /* Start: the trainer is built on a worker, then runs on its own thread
+   * while this (main) thread keeps receiving its metrics. */
+  gtk_widget_activate_action (GTK_WIDGET (page), "pretrain.start", NULL);
+  if (!wait_until (has_trainer_logged, page, 60))
+    g_error ("no metrics from the run: %s", pt_pretrain_page_get_message (page));
+  trainer = pt_pretrain_page_get_trainer (page);
+  g_assert_null (pt_pretrain_page_get_message (page));
+
+  /* Pause, then one step at a time. */
+  gtk_widget_activate_action (GTK_WIDGET (page), "pretrain.pause", NULL);
+  wanted_state = PT_TRAINER_PAUSED;
+  g_assert_true (wait_until (in_wanted_state, page, 30));
+  g_assert_true (pt_trainer_wait (trainer, 30 * G_USEC_PER_SEC));
+  drain ();
+  step = pt_trainer_get_step (trainer);
+  gtk_widget_activate_action (GTK_WIDGET (page), "pretrain.step", NULL);
+  g_assert_true (pt_trainer_wait (trainer, 30 * G_USEC_PER_SEC));
+  g_assert_cmpuint (pt_trainer_get_step (trainer), ==, step + 1);
+  /* Every step the trainer made reaches the plots. */
+  g_assert_true (wait_until (logged_at_least, page, 30));
+
+  /* Resume, then stop: the run ends finished with a checkpoint. */
+  drain ();
+  gtk_widget_activate_action (GTK_WIDGET (page), "pretrain.pause", NULL);
+  wanted_state = PT_TRAINER_RUNNING;
+  g_assert_true (wait_until (in_wanted_state, page, 30));
+  drain ();
+  gtk_widget_activate_action (GTK_WIDGET (page), "pretrain.stop", NULL);
+  wanted_state = PT_TRAINER_FINISHED;
+  g_assert_true (wait_until (in_wanted_state, page, 60));
+  g_assert_cmpuint (pt_trainer_get_checkpoint_step (trainer), ==, pt_trainer_get_step (trainer));
+
+  gtk_window_destroy (window);
+}
+
+static void
+test_pretrain_runs_and_map (void)
+{
+  PtRunsPage *runs = g_object_new (PT_TYPE_RUNS_PAGE, NULL);
+  GtkWindow *window = show (GTK_WIDGET (runs));
+  PtEmbeddingsPage *emb;
+  GtkWindow *window2;
+
+  /* The run from the previous test is listed, and its loss curve loads. */
+  pt_runs_page_set_runs_root (runs, runs_root);
+  g_assert_cmpuint (pt_runs_page_get_n_runs (runs), ==, 1);
+  pt_runs_page_select (runs, 0, FALSE);
+  g_assert_true (wait_until (runs_curves_ready, runs, 30));
+  gtk_window_destroy (window);
+
+  /* And its encoder maps the test images. */
+  emb = g_object_new (PT_TYPE_EMBEDDINGS_PAGE, NULL);
+  window2 = show (GTK_WIDGET (emb));
+  pt_embeddings_page_set_runs_root (emb, runs_root);
+  g_assert_true (wait_until (embeddings_ready, emb, 60));
+  g_assert_cmpuint (pt_embeddings_page_get_n_points (emb), >, 0);
+  {
+    g_autoptr(GArray) nn = pt_embeddings_page_dup_neighbours (emb, 0);
+    g_assert_cmpuint (nn->len, ==, 8);
+    for (guint k = 0; k < nn->len; k++)
+      g_assert_cmpuint (g_array_index (nn, guint, k), !=, 0);
+  }
+  gtk_window_destroy (window2);
+}
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+        remove_tree (child);
+      else
+        g_unlink (child);
+    }
+  g_rmdir (path);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr(GError) error = NULL;
+  PtDatasetOptions options = { .shapes_train = 512, .shapes_test = 128 };
+  int ret;
+
+  g_test_init (&argc, &argv, NULL);
+  if (!gtk_init_check ())
+    {
+      g_test_add_func ("/app/pretrain-page/skipped", (GTestFunc) g_test_skip);
+      return g_test_run ();
+    }
+  pt_ui_init ();
+  pt_method_register (&pt_test_method_class);
+  dataset = pt_dataset_open ("shapes", PT_SPLIT_TRAIN, &options, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  runs_root = g_dir_make_tmp ("pretext-runs-XXXXXX", NULL);
+
+  g_test_add_func ("/app/pretrain-page/run-controls", test_pretrain_run_controls);
+  g_test_add_func ("/app/pretrain-page/runs-and-map", test_pretrain_runs_and_map);
+
+  ret = g_test_run ();
+  remove_tree (runs_root);
+  g_free (runs_root);
+  g_clear_object (&dataset);
+  return ret;
+}

@@ -1,0 +1,46 @@
+/* test-method-moco.c: the moco method on `shapes`: a short real run raises the
+ * cosine kNN accuracy of the frozen encoder (see pt-test-ssl.h), the same
+ * seed gives the same losses, and the visuals are well formed. */
+#include "pt-test-ssl.h"
+
+/* observed at this setting: kNN 0.112 -> 0.119 (+0.7 points); required: +0.3
+ * (weak: contrastive runs this short mostly learn colour and position on shapes) */
+static const PtTestSslRun run = { "moco", 32, 8, 300, 0, 0.003, 0.0,
+                                  { "base_lr", "symmetric", NULL }, { 1.0, 1 } };
+
+static void
+test_visuals (void)
+{
+  PtTestShapes s;
+  PtSslMethod *m;
+  g_autoptr(GHashTable) v = pt_test_ssl_visuals (&run, 3, &m, &s);
+  const float *fill = g_hash_table_lookup (v, "queue_fill");
+  const float *hp = g_hash_table_lookup (v, "positive_similarity");
+  const float *hn = g_hash_table_lookup (v, "queue_similarity");
+  double tp = 0.0, tn = 0.0;
+
+  /* 3 steps of 2 x 16 keys (symmetric) enqueued in a queue of 4096 */
+  g_assert_cmpfloat (fill[0], ==, 96.0f);
+  g_assert_cmpfloat (fill[1], ==, 4096.0f);
+  for (int b = 0; b < 40; b++)
+    {
+      g_assert_cmpfloat (hp[b], >=, 0.0f);
+      tp += hp[b] * (2.0 / 40);
+      tn += hn[b] * (2.0 / 40);
+    }
+  /* densities over [-1, 1] (the negatives: the whole queue, random keys included) */
+  g_assert_cmpfloat_with_epsilon (tp, 1.0, 1e-5);
+  g_assert_cmpfloat_with_epsilon (tn, 1.0, 1e-5);
+  pt_ssl_method_free (m);
+  pt_test_shapes_close (&s);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_data_func ("/core/method-moco/knn-gain", &run, pt_test_ssl_behaviour);
+  g_test_add_data_func ("/core/method-moco/determinism", &run, pt_test_ssl_determinism);
+  g_test_add_func ("/core/method-moco/visuals", test_visuals);
+  return g_test_run ();
+}
