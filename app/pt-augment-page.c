@@ -1072,6 +1072,31 @@ pt_augment_page_class_init (PtAugmentPageClass *klass)
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
 }
 
+/* Drop-down rows that ellipsize, so a long run name cannot widen the page. */
+static void
+on_ellipsized_setup_cb (GtkSignalListItemFactory *factory,
+                        GtkListItem              *item,
+                        gpointer                  data)
+{
+  GtkWidget *label = gtk_label_new (NULL);
+
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_MIDDLE);
+  gtk_label_set_width_chars (GTK_LABEL (label), 12);
+  gtk_label_set_max_width_chars (GTK_LABEL (label), 30);
+  gtk_list_item_set_child (item, label);
+}
+
+static void
+on_ellipsized_bind_cb (GtkSignalListItemFactory *factory,
+                       GtkListItem              *item,
+                       gpointer                  data)
+{
+  GtkStringObject *s = gtk_list_item_get_item (item);
+
+  gtk_label_set_label (GTK_LABEL (gtk_list_item_get_child (item)), gtk_string_object_get_string (s));
+}
+
 static void
 pt_augment_page_init (PtAugmentPage *self)
 {
@@ -1080,6 +1105,13 @@ pt_augment_page_init (PtAugmentPage *self)
   gtk_widget_init_template (GTK_WIDGET (self));
 
   self->encoder_dirs = g_ptr_array_new_with_free_func (g_free);
+  {
+    g_autoptr(GtkListItemFactory) factory = gtk_signal_list_item_factory_new ();
+
+    g_signal_connect (factory, "setup", G_CALLBACK (on_ellipsized_setup_cb), NULL);
+    g_signal_connect (factory, "bind", G_CALLBACK (on_ellipsized_bind_cb), NULL);
+    gtk_drop_down_set_factory (self->encoder_dropdown, factory);
+  }
   g_signal_connect_object (self->encoder_dropdown, "notify::selected",
                            G_CALLBACK (on_encoder_selected_cb), self, G_CONNECT_SWAPPED);
   self->presets = pt_augment_recipe_list_presets ();
