@@ -114,41 +114,6 @@ features_job_free (FeaturesJob *job)
   g_free (job);
 }
 
-/* Up to n images, the same number per class, in dataset order. */
-static PtDataset *
-balanced_subset (PtDataset *ds,
-                 guint      n)
-{
-  guint total = pt_dataset_get_n_images (ds);
-  int k = MAX (1, pt_dataset_get_n_classes (ds));
-  gsize size = (gsize) pt_dataset_get_channels (ds) * pt_dataset_get_height (ds) * pt_dataset_get_width (ds);
-  guint per_class = MAX (1u, n / (guint) k);
-  g_autofree guint *taken = g_new0 (guint, k);
-  g_autoptr(GByteArray) pixels = g_byte_array_new ();
-  g_autoptr(GArray) labels = g_array_new (FALSE, FALSE, sizeof (int));
-  g_autofree const char **names = g_new0 (const char *, k + 1);
-
-  for (guint i = 0; i < total && labels->len < n; i++)
-    {
-      int label = pt_dataset_get_label (ds, i);
-      int c = label >= 0 ? label : 0;
-
-      if (c >= k || taken[c] >= per_class)
-        continue;
-      taken[c]++;
-      g_byte_array_append (pixels, pt_dataset_get_image (ds, i), (guint) size);
-      g_array_append_val (labels, label);
-    }
-  for (int c = 0; c < pt_dataset_get_n_classes (ds); c++)
-    names[c] = pt_dataset_get_class_name (ds, c);
-
-  return pt_dataset_new_from_memory (pt_dataset_get_title (ds), pt_dataset_get_channels (ds),
-                                     pt_dataset_get_height (ds), pt_dataset_get_width (ds),
-                                     labels->len, pixels->data, (const int *) (gpointer) labels->data,
-                                     pt_dataset_get_n_classes (ds),
-                                     pt_dataset_get_n_classes (ds) > 0 ? names : NULL);
-}
-
 static void
 features_thread (GTask        *task,
                  gpointer      source,
@@ -174,7 +139,7 @@ features_thread (GTask        *task,
       g_task_return_error (task, error);
       return;
     }
-  job->subset = balanced_subset (test, job->n_points);
+  job->subset = pt_dataset_new_balanced_subset (test, job->n_points);
   job->n = pt_dataset_get_n_images (job->subset);
 
   method = pt_features_load_method (job->run_dir, PT_FEATURES_TRAINED, &norm, &job->step, &error);

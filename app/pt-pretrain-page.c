@@ -13,7 +13,10 @@
 #include "pt-augment.h"
 #include "pt-bar-chart.h"
 #include "pt-heatmap.h"
+#include "pt-features.h"
 #include "pt-image-grid.h"
+#include "pt-knn.h"
+#include "pt-metrics.h"
 #include "pt-line-plot.h"
 #include "pt-plot-export.h"
 #include "pt-pretrain-page.h"
@@ -57,6 +60,7 @@ struct _PtPretrainPage
   PtLinePlot      *lr_plot;
   PtLinePlot      *health_plot;
   PtLinePlot      *rank_plot;
+  PtLinePlot      *knn_plot;
   GHashTable      *visual_widgets;  /* item name -> GtkWidget (owned by visuals_box) */
   PtVisuals       *last_visuals;
   GtkScale        *temperature_scale;
@@ -73,6 +77,17 @@ struct _PtPretrainPage
   guint            n_visuals;
   double           first_std;
   gboolean         building;
+
+  /* kNN monitor: at every new checkpoint, a fresh copy of the encoder (never
+   * the training thread's) embeds a fixed labeled subset of the training
+   * split and one of the test split on a worker, and the cosine kNN
+   * accuracy of the second against the first is plotted. */
+  PtDataset       *monitor_ref;
+  PtDataset       *monitor_queries;
+  GCancellable    *monitor_cancellable;
+  guint64          monitor_step;
+  gboolean         monitor_running;
+  guint            n_monitored;
 };
 
 G_DEFINE_FINAL_TYPE (PtPretrainPage, pt_pretrain_page, GTK_TYPE_WIDGET)
@@ -303,6 +318,12 @@ pt_pretrain_page_build_plots (PtPretrainPage *self)
   pt_line_plot_add_series (self->lr_plot, _("learning rate"), NULL, FALSE);
   pt_line_plot_add_series (self->health_plot, _("std"), NULL, FALSE);
   pt_line_plot_add_series (self->rank_plot, _("rank"), NULL, FALSE);
+  self->knn_plot = PT_LINE_PLOT (pt_line_plot_new (_("kNN accuracy on held-out images (k = 20)"), _("step")));
+  pt_line_plot_add_series (self->knn_plot, _("kNN accuracy"), NULL, TRUE);
+  gtk_widget_set_size_request (GTK_WIDGET (self->knn_plot), -1, 180);
+  gtk_widget_add_css_class (GTK_WIDGET (self->knn_plot), "pt-card");
+  pt_plot_export_attach (GTK_WIDGET (self->knn_plot));
+  gtk_grid_attach (self->plots_grid, GTK_WIDGET (self->knn_plot), 0, 2, 2, 1);
 
   PtLinePlot *plots[] = { self->loss_plot, self->lr_plot, self->health_plot, self->rank_plot };
 
@@ -325,6 +346,12 @@ pt_pretrain_page_reset_views (PtPretrainPage *self)
   pt_line_plot_clear (self->lr_plot);
   pt_line_plot_clear (self->health_plot);
   pt_line_plot_clear (self->rank_plot);
+  pt_line_plot_clear (self->knn_plot);
+  g_cancellable_cancel (self->monitor_cancellable);
+  g_clear_object (&self->monitor_cancellable);
+  g_clear_object (&self->monitor_queries);
+  self->monitor_step = G_MAXUINT64;
+  self->monitor_running = FALSE;
   pt_line_plot_set_threshold (self->health_plot, NAN, NULL);
   g_hash_table_remove_all (self->visual_widgets);
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->visuals_box))) != NULL)
@@ -348,6 +375,135 @@ find_value (const PtNamedValue *values,
     if (g_strcmp0 (values[i].name, name) == 0)
       return values[i].value;
   return NAN;
+}
+
+typedef struct {
+  char      *run_dir;
+  PtDataset *ref;
+  PtDataset *queries;   /* NULL: open the test split and take a subset */
+  guint64    step;
+  double     accuracy;
+} MonitorJob;
+
+static void
+monitor_job_free (MonitorJob *job)
+{
+  g_free (job->run_dir);
+  g_clear_object (&job->ref);
+  g_clear_object (&job->queries);
+  g_free (job);
+}
+
+#define MONITOR_REF 2000
+#define MONITOR_QUERIES 1000
+
+static void
+monitor_thread (GTask        *task,
+                gpointer      source,
+                gpointer      task_data,
+                GCancellable *cancellable)
+{
+  MonitorJob *job = task_data;
+  g_autoptr(PtMethod) method = NULL;
+  g_autoptr(PtKnnIndex) index = NULL;
+  g_autoptr(PtKnnCache) cache = NULL;
+  g_autofree float *f_ref = NULL, *f_q = NULL;
+  PtClassReport *report;
+  PtNormalization norm;
+  GError *error = NULL;
+  int d = 0, d2 = 0;
+
+  if (job->queries == NULL)
+    {
+      g_autoptr(PtDataset) test = pt_features_open_split (job->run_dir, PT_SPLIT_TEST, cancellable, NULL);
+
+      /* A dataset without a test split: hold out nothing, measure on the
+       * reference itself (leave-one-out is not worth it for a monitor). */
+      job->queries = test ? pt_dataset_new_balanced_subset (test, MONITOR_QUERIES) : g_object_ref (job->ref);
+    }
+  method = pt_features_load_method (job->run_dir, PT_FEATURES_TRAINED, &norm, &job->step, &error);
+  if (method == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  f_ref = pt_features_extract (method, job->ref, &norm, &d, cancellable, &error);
+  if (f_ref != NULL)
+    f_q = pt_features_extract (method, job->queries, &norm, &d2, cancellable, &error);
+  if (f_q == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  index = pt_knn_index_new (f_ref, (int) pt_dataset_get_n_images (job->ref), d);
+  cache = pt_knn_cache_new (index, f_q, (int) pt_dataset_get_n_images (job->queries),
+                            MIN (20, (int) pt_dataset_get_n_images (job->ref)), cancellable, &error);
+  if (cache == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  report = pt_knn_cache_evaluate (cache, pt_dataset_get_labels (job->ref), pt_dataset_get_labels (job->queries),
+                                  pt_dataset_get_n_classes (job->ref), MIN (20, cache->k_max), 0.07);
+  job->accuracy = report->accuracy;
+  pt_class_report_free (report);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void pt_pretrain_page_monitor (PtPretrainPage *self);
+
+static void
+on_monitor_done_cb (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  g_autoptr(PtPretrainPage) self = user_data;
+  MonitorJob *job = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GError) error = NULL;
+
+  if (g_cancellable_is_cancelled (g_task_get_cancellable (G_TASK (result))))
+    return;
+  self->monitor_running = FALSE;
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      g_debug ("kNN monitor: %s", error->message);
+      return;
+    }
+  g_set_object (&self->monitor_queries, job->queries);
+  pt_line_plot_append (self->knn_plot, 0, (double) job->step, job->accuracy);
+  self->n_monitored++;
+  /* A checkpoint may have been written while this one was measured. */
+  pt_pretrain_page_monitor (self);
+}
+
+static void
+pt_pretrain_page_monitor (PtPretrainPage *self)
+{
+  g_autoptr(GTask) task = NULL;
+  MonitorJob *job;
+  guint64 step;
+
+  if (self->trainer == NULL || self->monitor_running || self->dataset == NULL ||
+      pt_dataset_get_n_classes (self->dataset) == 0)
+    return;
+  step = pt_trainer_get_checkpoint_step (self->trainer);
+  if (step == G_MAXUINT64 || step == self->monitor_step)
+    return;
+
+  if (self->monitor_ref == NULL)
+    self->monitor_ref = pt_dataset_new_balanced_subset (self->dataset, MONITOR_REF);
+  if (self->monitor_cancellable == NULL)
+    self->monitor_cancellable = g_cancellable_new ();
+  self->monitor_step = step;
+  self->monitor_running = TRUE;
+
+  job = g_new0 (MonitorJob, 1);
+  job->run_dir = g_strdup (pt_run_get_dir (pt_trainer_get_run (self->trainer)));
+  job->ref = g_object_ref (self->monitor_ref);
+  job->queries = self->monitor_queries ? g_object_ref (self->monitor_queries) : NULL;
+  task = g_task_new (NULL, self->monitor_cancellable, on_monitor_done_cb, g_object_ref (self));
+  g_task_set_task_data (task, job, (GDestroyNotify) monitor_job_free);
+  g_task_run_in_thread (task, monitor_thread);
 }
 
 static void
@@ -416,6 +572,7 @@ on_metrics_cb (PtTrainer      *trainer,
                    : 0;
 
       gtk_progress_bar_set_fraction (self->progress_bar, CLAMP (frac, 0, 1));
+      pt_pretrain_page_monitor (self);
       /* TRANSLATORS: epoch, step/total steps, images per second, minutes:seconds left */
       status = g_strdup_printf (_("epoch %u · %u/%u · %.0f img/s · %d:%02d left"),
                                 (guint) last->epoch + 1, (guint) last->step, (guint) self->total_steps,
@@ -649,6 +806,7 @@ on_state_changed_cb (PtTrainer      *trainer,
                      PtTrainerState  new_state,
                      PtPretrainPage *self)
 {
+  pt_pretrain_page_monitor (self);
   if (new_state == PT_TRAINER_FINISHED)
     {
       gtk_progress_bar_set_fraction (self->progress_bar, 1.0);
@@ -776,6 +934,9 @@ pt_pretrain_page_start (PtPretrainPage *self)
     spec->augment = g_strdup (self->presets[augment - 1]);
   if (self->runs_root != NULL)
     spec->out_dir = pt_run_default_dir (self->runs_root, method, spec->dataset);
+  /* Checkpoints every 100 steps: the kNN monitor and the Embeddings page
+   * follow them, and a crash loses little. */
+  spec->checkpoint_every = 100;
   spec->params = g_key_file_new ();
   g_hash_table_iter_init (&iter, self->param_spins);
   while (g_hash_table_iter_next (&iter, &key, &value))
@@ -852,6 +1013,8 @@ pt_pretrain_page_set_dataset (PtPretrainPage *self,
 
   if (!g_set_object (&self->dataset, dataset))
     return;
+  g_clear_object (&self->monitor_ref);
+  g_clear_object (&self->monitor_queries);
   pt_pretrain_page_update_actions (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DATASET]);
 }
@@ -923,6 +1086,13 @@ pt_pretrain_page_get_n_logged (PtPretrainPage *self)
 }
 
 guint
+pt_pretrain_page_get_n_monitored (PtPretrainPage *self)
+{
+  g_return_val_if_fail (PT_IS_PRETRAIN_PAGE (self), 0);
+  return self->n_monitored;
+}
+
+guint
 pt_pretrain_page_get_n_visuals (PtPretrainPage *self)
 {
   g_return_val_if_fail (PT_IS_PRETRAIN_PAGE (self), 0);
@@ -980,6 +1150,10 @@ pt_pretrain_page_dispose (GObject *object)
 
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
+  g_cancellable_cancel (self->monitor_cancellable);
+  g_clear_object (&self->monitor_cancellable);
+  g_clear_object (&self->monitor_ref);
+  g_clear_object (&self->monitor_queries);
   pt_pretrain_page_drop_trainer (self);
   g_clear_pointer (&self->last_visuals, pt_visuals_unref);
   g_clear_object (&self->dataset);
@@ -1057,6 +1231,7 @@ pt_pretrain_page_init (PtPretrainPage *self)
   self->param_spins = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->visual_widgets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->first_std = NAN;
+  self->monitor_step = G_MAXUINT64;
 
   pt_pretrain_page_build_training_grid (self);
   pt_pretrain_page_build_plots (self);

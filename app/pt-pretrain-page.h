@@ -33,6 +33,8 @@ void        pt_pretrain_page_start        (PtPretrainPage *self);
 PtTrainer  *pt_pretrain_page_get_trainer  (PtPretrainPage *self);
 /* Steps shown in the loss plot so far (tests). */
 guint       pt_pretrain_page_get_n_logged (PtPretrainPage *self);
+/* kNN-monitor points plotted so far (tests). */
+guint       pt_pretrain_page_get_n_monitored (PtPretrainPage *self);
 /* Visuals snapshots received so far (tests). */
 guint       pt_pretrain_page_get_n_visuals (PtPretrainPage *self);
 /* The last error or fault message shown, or NULL. */

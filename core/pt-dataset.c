@@ -939,3 +939,47 @@ pt_dataset_count_constant (PtDataset *self)
     }
   return n_constant;
 }
+
+PtDataset *
+pt_dataset_new_balanced_subset (PtDataset *self,
+                                guint      n)
+{
+  guint total, per_class;
+  int k;
+  gsize size;
+  g_autofree guint *taken = NULL;
+  g_autoptr(GByteArray) pixels = NULL;
+  g_autoptr(GArray) labels = NULL;
+  g_autofree const char **names = NULL;
+
+  g_return_val_if_fail (PT_IS_DATASET (self), NULL);
+
+  total = pt_dataset_get_n_images (self);
+  k = MAX (1, pt_dataset_get_n_classes (self));
+  size = pt_dataset_get_image_size (self);
+  per_class = MAX (1u, n / (guint) k);
+  taken = g_new0 (guint, k);
+  pixels = g_byte_array_new ();
+  labels = g_array_new (FALSE, FALSE, sizeof (int));
+  names = g_new0 (const char *, k + 1);
+
+  for (guint i = 0; i < total && labels->len < n; i++)
+    {
+      int label = pt_dataset_get_label (self, i);
+      int c = label >= 0 ? label : 0;
+
+      if (c >= k || taken[c] >= per_class)
+        continue;
+      taken[c]++;
+      g_byte_array_append (pixels, pt_dataset_get_image (self, i), (guint) size);
+      g_array_append_val (labels, label);
+    }
+  for (int c = 0; c < pt_dataset_get_n_classes (self); c++)
+    names[c] = pt_dataset_get_class_name (self, c);
+
+  return pt_dataset_new_from_memory (pt_dataset_get_title (self), pt_dataset_get_channels (self),
+                                     pt_dataset_get_height (self), pt_dataset_get_width (self),
+                                     labels->len, pixels->data, (const int *) (gpointer) labels->data,
+                                     pt_dataset_get_n_classes (self),
+                                     pt_dataset_get_n_classes (self) > 0 ? names : NULL);
+}

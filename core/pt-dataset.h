@@ -140,6 +140,12 @@ PtDataset    *pt_dataset_new_from_memory    (const char    *title,
                                              int            n_classes,
                                              const char * const *class_names);
 
+/* A new dataset of up to n images of self, the same number per class, in
+ * dataset order (the first ones of each class): a fixed labeled subset for
+ * maps and monitors. Unlabeled datasets give their first n images. */
+PtDataset    *pt_dataset_new_balanced_subset (PtDataset    *self,
+                                              guint         n);
+
 /* All pixels: n x C x H x W bytes, planar. Borrowed. */
 const guint8 *pt_dataset_get_pixels         (PtDataset *self);
 /* All labels (n entries, -1 when unlabeled). Borrowed. */

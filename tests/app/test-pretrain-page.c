@@ -64,6 +64,12 @@ logged_at_least (gpointer data)
 }
 
 static gboolean
+monitored (gpointer data)
+{
+  return pt_pretrain_page_get_n_monitored (data) >= 1;
+}
+
+static gboolean
 embeddings_ready (gpointer data)
 {
   return pt_embeddings_page_get_n_points (data) > 0;
@@ -133,6 +139,9 @@ test_pretrain_run_controls (void)
   wanted_state = PT_TRAINER_FINISHED;
   g_assert_true (wait_until (in_wanted_state, page, 60));
   g_assert_cmpuint (pt_trainer_get_checkpoint_step (trainer), ==, pt_trainer_get_step (trainer));
+
+  /* The kNN monitor measured the held-out accuracy of at least one checkpoint. */
+  g_assert_true (wait_until (monitored, page, 60));
 
   gtk_window_destroy (window);
 }

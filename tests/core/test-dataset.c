@@ -1286,6 +1286,37 @@ test_mutation (void)
   pt_test_rm_rf (dir);
 }
 
+static void
+test_balanced_subset (void)
+{
+  PtDatasetOptions options = { .shapes_train = 200, .shapes_test = 20 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PtDataset) ds = pt_dataset_open ("shapes", PT_SPLIT_TRAIN, &options, NULL, NULL, NULL, &error);
+  g_autoptr(PtDataset) sub = NULL;
+  guint counts[10] = { 0 };
+  guint j = 0;
+
+  g_assert_no_error (error);
+  sub = pt_dataset_new_balanced_subset (ds, 53);
+  /* 5 per class (53 / 10), the first of each class, in dataset order. */
+  g_assert_cmpuint (pt_dataset_get_n_images (sub), ==, 50);
+  g_assert_cmpint (pt_dataset_get_n_classes (sub), ==, 10);
+  g_assert_cmpstr (pt_dataset_get_class_name (sub, 3), ==, pt_dataset_get_class_name (ds, 3));
+  for (guint i = 0; i < pt_dataset_get_n_images (ds) && j < 50; i++)
+    {
+      int label = pt_dataset_get_label (ds, i);
+
+      if (counts[label] >= 5)
+        continue;
+      counts[label]++;
+      g_assert_cmpint (pt_dataset_get_label (sub, j), ==, label);
+      g_assert_cmpmem (pt_dataset_get_image (sub, j), pt_dataset_get_image_size (sub),
+                       pt_dataset_get_image (ds, i), pt_dataset_get_image_size (ds));
+      j++;
+    }
+  g_assert_cmpuint (j, ==, 50);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1304,5 +1335,6 @@ main (int argc, char **argv)
   g_test_add_func ("/core/dataset/async", test_async);
   g_test_add_func ("/core/dataset/fashion-mnist", test_fashion_mnist_real);
   g_test_add_func ("/core/dataset/mutation", test_mutation);
+  g_test_add_func ("/core/dataset/balanced-subset", test_balanced_subset);
   return g_test_run ();
 }
