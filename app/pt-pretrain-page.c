@@ -320,6 +320,8 @@ pt_pretrain_page_build_plots (PtPretrainPage *self)
   pt_line_plot_add_series (self->rank_plot, _("rank"), NULL, FALSE);
   self->knn_plot = PT_LINE_PLOT (pt_line_plot_new (_("kNN accuracy on held-out images (k = 20)"), _("step")));
   pt_line_plot_add_series (self->knn_plot, _("kNN accuracy"), NULL, TRUE);
+  /* Accuracy on its true scale: a zoomed axis would make noise look like learning. */
+  pt_line_plot_set_y_range (self->knn_plot, 0.0, 1.0);
   gtk_widget_set_size_request (GTK_WIDGET (self->knn_plot), -1, 180);
   gtk_widget_add_css_class (GTK_WIDGET (self->knn_plot), "pt-card");
   pt_plot_export_attach (GTK_WIDGET (self->knn_plot));

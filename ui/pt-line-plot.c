@@ -62,6 +62,12 @@ data_range (const PtLinePlotModel *m,
       *xmin = 0;
       *xmax = 1;
     }
+  if (isfinite (m->y_min) && isfinite (m->y_max) && m->y_max > m->y_min)
+    {
+      *ymin = tr_y (m, m->y_min);
+      *ymax = tr_y (m, m->y_max);
+      return;
+    }
   if (!isfinite (*ymin))
     {
       *ymin = 0;
@@ -320,6 +326,7 @@ struct _PtLinePlot
   double     threshold;
   char      *threshold_label;
   gboolean   log_y;
+  double     y_min, y_max;
 };
 
 G_DEFINE_FINAL_TYPE (PtLinePlot, pt_line_plot, GTK_TYPE_WIDGET)
@@ -363,6 +370,7 @@ pt_line_plot_fill_model (PtLinePlot      *self,
     .n_series = self->series->len, .series = series, .n_markers = self->markers->len,
     .markers = markers, .title = self->title, .x_label = self->x_label, .log_y = self->log_y,
     .threshold = self->threshold, .threshold_label = self->threshold_label, .fg = *fg,
+    .y_min = self->y_min, .y_max = self->y_max,
   };
 }
 
@@ -438,6 +446,7 @@ pt_line_plot_init (PtLinePlot *self)
   self->markers = g_array_new (FALSE, TRUE, sizeof (Marker));
   g_array_set_clear_func (self->markers, marker_clear);
   self->threshold = NAN;
+  self->y_min = self->y_max = NAN;
 }
 
 GtkWidget *
@@ -548,6 +557,18 @@ pt_line_plot_set_threshold (PtLinePlot *self,
   self->threshold = y;
   g_free (self->threshold_label);
   self->threshold_label = g_strdup (label);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+void
+pt_line_plot_set_y_range (PtLinePlot *self,
+                          double      y_min,
+                          double      y_max)
+{
+  g_return_if_fail (PT_IS_LINE_PLOT (self));
+
+  self->y_min = y_min;
+  self->y_max = y_max;
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 

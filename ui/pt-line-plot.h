@@ -29,6 +29,7 @@ typedef struct {
   const char         *title;
   const char         *x_label;
   gboolean            log_y;
+  double              y_min, y_max;     /* fixed y range; NAN: from the data */
   double              threshold;        /* horizontal line, NAN for none */
   const char         *threshold_label;
   GdkRGBA             fg;
@@ -74,6 +75,10 @@ guint      pt_line_plot_get_n_markers (PtLinePlot   *self);
 void       pt_line_plot_set_threshold (PtLinePlot   *self,
                                        double        y,
                                        const char   *label);
+/* A fixed y range (accuracies: 0..1), or NAN, NAN to follow the data. */
+void       pt_line_plot_set_y_range  (PtLinePlot    *self,
+                                      double         y_min,
+                                      double         y_max);
 void       pt_line_plot_set_log_y    (PtLinePlot    *self,
                                       gboolean       log_y);
 /* Removes every point and marker (keeps the series). */

@@ -39,7 +39,8 @@ make_model (PtPlotSeries *series, PtPlotMarker *marker)
   *marker = (PtPlotMarker) { 5, "lr 0.1" };
   return (PtLinePlotModel) { .n_series = 1, .series = series, .n_markers = 1, .markers = marker,
                              .title = "Loss", .x_label = "step", .threshold = 0.25,
-                             .threshold_label = "collapse", .fg = { 0, 0, 0, 1 } };
+                             .threshold_label = "collapse", .fg = { 0, 0, 0, 1 },
+                             .y_min = NAN, .y_max = NAN };
 }
 
 static void
@@ -73,6 +74,23 @@ test_line_plot_draw (void)
 
   /* Tick labels left of the area. */
   g_assert_cmpuint (pt_test_count_ink (s, 0, (int) y0, (int) x0 - 2, (int) y1), >, 30);
+  cairo_surface_destroy (s);
+
+  /* A fixed range 0..10 squeezes the 1 -> 0 line into the bottom tenth. */
+  m.y_min = 0;
+  m.y_max = 10;
+  m.threshold = NAN;
+  m.n_markers = 0;
+  s = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, 400, 300);
+  cr = cairo_create (s);
+  pt_line_plot_draw (cr, 400, 300, &m);
+  cairo_destroy (cr);
+  found = FALSE;
+  for (int y = (int) (y1 - (y1 - y0) * 0.1); y <= (int) y1 && !found; y++)
+    found = pt_test_pixel_is (s, (int) ((x0 + x1) / 2), y, &red, 0.2);
+  g_assert_true (found);
+  for (int y = (int) y0; y < (int) (y0 + (y1 - y0) * 0.5); y++)
+    g_assert_false (pt_test_pixel_is (s, (int) ((x0 + x1) / 2), y, &red, 0.2));
   cairo_surface_destroy (s);
 }
 
