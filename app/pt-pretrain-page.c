@@ -667,12 +667,50 @@ visual_title (const char *name)
     { "cluster_sizes", N_("Cluster sizes") },
     { "rotation_confusion", N_("Rotation predicted (columns) against applied (rows)") },
     { "queue_similarity", N_("Similarity of queries to the queue") },
+    { "prototype_samples", N_("Images assigned to the most used prototypes") },
+    { "cluster_samples", N_("Images of the largest clusters") },
+    { "ambiguous_index", N_("The images whose rotation the network finds most ambiguous") },
+    { "confusion", N_("Rotation predicted (columns) against applied (rows)") },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (titles); i++)
     if (g_str_equal (name, titles[i].name))
       return _(titles[i].title);
   return name;
+}
+
+/* Thumbnails of dataset images by index: rows of up to `cols` images. A
+ * negative or out-of-range index leaves a black cell. */
+static void
+show_gallery (PtPretrainPage *self,
+              const char     *name,
+              const float    *indices,
+              int             rows,
+              int             cols,
+              const char * const *row_titles)
+{
+  GtkWidget *w = g_hash_table_lookup (self->visual_widgets, name);
+  int C = pt_dataset_get_channels (self->dataset);
+  int H = pt_dataset_get_height (self->dataset);
+  int W = pt_dataset_get_width (self->dataset);
+  gsize size = (gsize) C * H * W;
+  guint n_images = pt_dataset_get_n_images (self->dataset);
+  g_autofree float *pixels = g_new0 (float, (gsize) rows * cols * size);
+
+  for (int i = 0; i < rows * cols; i++)
+    {
+      double v = indices[i];
+      const guint8 *img;
+
+      if (!(v >= 0 && v < n_images))
+        continue;
+      img = pt_dataset_get_image (self->dataset, (guint) v);
+      for (gsize k = 0; k < size; k++)
+        pixels[(gsize) i * size + k] = img[k] / 255.0f;
+    }
+  if (w == NULL)
+    w = visual_card (self, name, visual_title (name), pt_image_grid_new ());
+  pt_image_grid_set_images (PT_IMAGE_GRID (w), rows * cols, C, H, W, pixels, cols, row_titles);
 }
 
 static void
@@ -696,6 +734,38 @@ on_visuals_cb (PtTrainer      *trainer,
         case PT_VISUAL_MATRIX:
           if (item->rank != 2)
             break;
+          /* Per-cluster samples are dataset indices: show the images of the
+           * most used clusters (SwAV prototypes, DeepCluster clusters). */
+          if (g_str_has_suffix (item->name, "_samples") && self->dataset != NULL)
+            {
+              const PtVisualItem *usage = pt_visuals_lookup (visuals, "prototype_usage");
+              int rows = MIN (item->shape[0], 8), cols = MIN (item->shape[1], 8);
+              g_autofree int *order = g_new (int, item->shape[0]);
+              g_autofree float *picked = g_new (float, (gsize) rows * cols);
+              g_autoptr(GPtrArray) titles = g_ptr_array_new_with_free_func (g_free);
+
+              if (usage == NULL)
+                usage = pt_visuals_lookup (visuals, "cluster_sizes");
+              for (int r = 0; r < item->shape[0]; r++)
+                order[r] = r;
+              /* Most used first (a selection sort over a few hundred rows). */
+              for (int a = 0; usage && usage->shape[0] == item->shape[0] && a < rows; a++)
+                for (int b = a + 1; b < item->shape[0]; b++)
+                  if (usage->data[order[b]] > usage->data[order[a]])
+                    {
+                      int t = order[a];
+                      order[a] = order[b];
+                      order[b] = t;
+                    }
+              for (int r = 0; r < rows; r++)
+                {
+                  for (int c = 0; c < cols; c++)
+                    picked[r * cols + c] = item->data[order[r] * item->shape[1] + c];
+                  g_ptr_array_add (titles, g_strdup_printf (_("cluster %d"), order[r]));
+                }
+              show_gallery (self, item->name, picked, rows, cols, (const char * const *) titles->pdata);
+              break;
+            }
           if (w == NULL)
             {
               gboolean sim = strstr (item->name, "similarity") != NULL;
@@ -751,6 +821,13 @@ on_visuals_cb (PtTrainer      *trainer,
           break;
 
         case PT_VISUAL_VECTOR:
+          if (g_str_equal (item->name, "ambiguous_index") && self->dataset != NULL && item->shape[0] > 0)
+            {
+              show_gallery (self, item->name, item->data, 1, MIN (item->shape[0], 16), NULL);
+              break;
+            }
+          if (g_str_has_prefix (item->name, "ambiguous_"))
+            break;
           if (g_str_equal (item->name, "positive_index") || g_str_equal (item->name, "probe_softmax") ||
               item->rank != 1 || item->shape[0] > 200)
             break;
