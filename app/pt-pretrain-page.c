@@ -632,6 +632,17 @@ pt_pretrain_page_update_softmax (PtPretrainPage *self)
 }
 
 static void
+on_mask_ratio_changed_cb (GtkRange       *range,
+                          PtPretrainPage *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (self->trainer != NULL &&
+      !pt_trainer_set_param (self->trainer, "visual_mask_ratio", gtk_range_get_value (range), &error))
+    pt_pretrain_page_set_message (self, error->message);
+}
+
+static void
 on_temperature_changed_cb (PtPretrainPage *self)
 {
   pt_pretrain_page_update_softmax (self);
@@ -809,7 +820,30 @@ on_visuals_cb (PtTrainer      *trainer,
           if (item->rank != 4)
             break;
           if (w == NULL)
-            w = visual_card (self, item->name, visual_title (item->name), pt_image_grid_new ());
+            {
+              w = visual_card (self, item->name, visual_title (item->name), pt_image_grid_new ());
+              /* MAE: the mask ratio of the shown reconstructions, any value at
+               * inference; applied from the next snapshot. */
+              if (pt_method_has_param (pt_trainer_get_method (trainer), "visual_mask_ratio"))
+                {
+                  GtkWidget *row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 8);
+                  GtkWidget *lab = gtk_label_new (_("Mask ratio of the reconstructions"));
+                  GtkWidget *scale = gtk_scale_new_with_range (GTK_ORIENTATION_HORIZONTAL, 0.0, 0.95, 0.05);
+
+                  gtk_scale_set_digits (GTK_SCALE (scale), 2);
+                  gtk_scale_set_draw_value (GTK_SCALE (scale), TRUE);
+                  GtkSpinButton *spin = g_hash_table_lookup (self->param_spins, "visual_mask_ratio");
+
+                  /* The value the run started with (the method itself belongs
+                   * to the training thread while it runs). */
+                  gtk_range_set_value (GTK_RANGE (scale), spin ? gtk_spin_button_get_value (spin) : 0.75);
+                  gtk_widget_set_hexpand (scale, TRUE);
+                  g_signal_connect_object (scale, "value-changed", G_CALLBACK (on_mask_ratio_changed_cb), self, 0);
+                  gtk_box_append (GTK_BOX (row), lab);
+                  gtk_box_append (GTK_BOX (row), scale);
+                  gtk_box_append (GTK_BOX (gtk_widget_get_parent (w)), row);
+                }
+            }
           {
             gboolean mae = g_str_has_prefix (item->name, "reconstruction");
             const char *rows[] = { _("original"), _("masked"), _("reconstruction"), _("+ visible"), NULL };
