@@ -126,6 +126,7 @@ struct _PtAugmentPage
   int              pair_shape[3];
   guint            pair_rows;
   guint            n_scored;
+  char            *recipe_text;   /* the recipe as .ini text, for the Pretrain page */
 };
 
 G_DEFINE_FINAL_TYPE (PtAugmentPage, pt_augment_page, GTK_TYPE_WIDGET)
@@ -133,6 +134,7 @@ G_DEFINE_FINAL_TYPE (PtAugmentPage, pt_augment_page, GTK_TYPE_WIDGET)
 enum {
   PROP_0,
   PROP_DATASET,
+  PROP_RECIPE_TEXT,
   N_PROPS
 };
 
@@ -414,6 +416,18 @@ pt_augment_page_render (PtAugmentPage *self)
   gint64 start;
   double ms;
 
+  if (self->recipe != NULL && !self->building)
+    {
+      /* Every edit passes here: publish the recipe for the Pretrain page. */
+      g_autofree char *text = pt_augment_recipe_to_data (self->recipe, NULL);
+
+      if (g_strcmp0 (text, self->recipe_text) != 0)
+        {
+          g_free (self->recipe_text);
+          self->recipe_text = g_steal_pointer (&text);
+          g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RECIPE_TEXT]);
+        }
+    }
   if (self->dataset == NULL || self->recipe == NULL || self->building)
     return;
 
@@ -972,6 +986,9 @@ pt_augment_page_get_property (GObject    *object,
     case PROP_DATASET:
       g_value_set_object (value, self->dataset);
       break;
+    case PROP_RECIPE_TEXT:
+      g_value_set_string (value, self->recipe_text);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1029,6 +1046,7 @@ pt_augment_page_finalize (GObject *object)
   g_clear_pointer (&self->recipe, pt_augment_recipe_free);
   g_strfreev (self->presets);
   g_ptr_array_unref (self->encoder_dirs);
+  g_free (self->recipe_text);
   g_free (self->pair_views[0]);
   g_free (self->pair_views[1]);
   G_OBJECT_CLASS (pt_augment_page_parent_class)->finalize (object);
@@ -1049,6 +1067,9 @@ pt_augment_page_class_init (PtAugmentPageClass *klass)
   properties[PROP_DATASET] =
     g_param_spec_object ("dataset", NULL, NULL, PT_TYPE_DATASET,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_RECIPE_TEXT] =
+    g_param_spec_string ("recipe-text", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   g_type_ensure (PT_TYPE_VIEW_GRID);

@@ -54,6 +54,7 @@ struct _PtPretrainPage
   GtkSpinButton   *seed_spin;
   GtkDropDown     *augment_dropdown;
   char           **presets;
+  char            *studio_recipe;   /* the Augment page's recipe (.ini text), or NULL */
   GHashTable      *param_spins;     /* name -> GtkSpinButton */
 
   PtLinePlot      *loss_plot;
@@ -95,6 +96,7 @@ G_DEFINE_FINAL_TYPE (PtPretrainPage, pt_pretrain_page, GTK_TYPE_WIDGET)
 enum {
   PROP_0,
   PROP_DATASET,
+  PROP_STUDIO_RECIPE,
   N_PROPS
 };
 
@@ -298,6 +300,7 @@ pt_pretrain_page_build_training_grid (PtPretrainPage *self)
   add_row (self->training_grid, row++, _("See_d"), GTK_WIDGET (self->seed_spin), NULL);
 
   gtk_string_list_append (recipes, _("Method default"));
+  gtk_string_list_append (recipes, _("As on the Augment page"));
   self->presets = pt_augment_recipe_list_presets ();
   for (guint i = 0; self->presets && self->presets[i]; i++)
     gtk_string_list_append (recipes, self->presets[i]);
@@ -1043,8 +1046,28 @@ pt_pretrain_page_start (PtPretrainPage *self)
   epochs = gtk_spin_button_get_value (self->epochs_spin);
   spec->epochs = epochs;
   spec->seed = (guint64) gtk_spin_button_get_value (self->seed_spin);
-  if (augment > 0 && self->presets && augment - 1 < g_strv_length (self->presets))
-    spec->augment = g_strdup (self->presets[augment - 1]);
+  if (augment == 1 && self->studio_recipe != NULL)
+    {
+      /* The recipe being edited on the Augment page, written where the run
+       * can read it; config.ini keeps its full text, so the run stays
+       * reproducible when the file changes later. */
+      g_autofree char *dir = g_build_filename (g_get_user_cache_dir (), "pretext", NULL);
+      g_autofree char *path = g_build_filename (dir, "augment-page-recipe.ini", NULL);
+      g_autoptr(GError) error = NULL;
+
+      if (g_mkdir_with_parents (dir, 0700) != 0 ||
+          !g_file_set_contents_full (path, self->studio_recipe, -1,
+                                     G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+                                     0600, &error))
+        {
+          pt_pretrain_page_set_message (self, error ? error->message : _("The recipe of the Augment page cannot be saved."));
+          pt_train_spec_free (spec);
+          return;
+        }
+      spec->augment = g_steal_pointer (&path);
+    }
+  else if (augment > 1 && self->presets && augment - 2 < g_strv_length (self->presets))
+    spec->augment = g_strdup (self->presets[augment - 2]);
   if (self->runs_root != NULL)
     spec->out_dir = pt_run_default_dir (self->runs_root, method, spec->dataset);
   /* Checkpoints every 100 steps: the kNN monitor and the Embeddings page
@@ -1166,6 +1189,12 @@ pt_pretrain_page_set_value (PtPretrainPage *self,
     spin = self->steps_spin;
   else if (g_str_equal (key, "seed"))
     spin = self->seed_spin;
+  else if (g_str_equal (key, "augment"))
+    {
+      /* 0 the method's default, 1 the Augment page's recipe, 2.. the presets. */
+      gtk_drop_down_set_selected (self->augment_dropdown, (guint) value);
+      return TRUE;
+    }
   else
     spin = g_hash_table_lookup (self->param_spins, key);
   if (spin == NULL)
@@ -1232,6 +1261,9 @@ pt_pretrain_page_get_property (GObject    *object,
     case PROP_DATASET:
       g_value_set_object (value, self->dataset);
       break;
+    case PROP_STUDIO_RECIPE:
+      g_value_set_string (value, self->studio_recipe);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1249,6 +1281,10 @@ pt_pretrain_page_set_property (GObject      *object,
     {
     case PROP_DATASET:
       pt_pretrain_page_set_dataset (self, g_value_get_object (value));
+      break;
+    case PROP_STUDIO_RECIPE:
+      g_free (self->studio_recipe);
+      self->studio_recipe = g_value_dup_string (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1285,6 +1321,7 @@ pt_pretrain_page_finalize (GObject *object)
   g_hash_table_unref (self->param_spins);
   g_hash_table_unref (self->visual_widgets);
   g_strfreev (self->presets);
+  g_free (self->studio_recipe);
   g_free (self->methods);
   g_free (self->runs_root);
   g_free (self->message);
@@ -1306,6 +1343,9 @@ pt_pretrain_page_class_init (PtPretrainPageClass *klass)
   properties[PROP_DATASET] =
     g_param_spec_object ("dataset", NULL, NULL, PT_TYPE_DATASET,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_STUDIO_RECIPE] =
+    g_param_spec_string ("studio-recipe", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   gtk_widget_class_set_template_from_resource (widget_class, PT_RESOURCE_PATH "/ui/pt-pretrain-page.ui");

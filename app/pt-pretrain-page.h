@@ -20,7 +20,8 @@ void        pt_pretrain_page_set_dataset  (PtPretrainPage *self,
 gboolean    pt_pretrain_page_set_method   (PtPretrainPage *self,
                                            const char     *name);
 /* Overrides a training control: "width", "batch", "epochs", "seed",
- * "steps" (0: from epochs), or a method parameter by name. */
+ * "steps" (0: from epochs), "augment" (0 the method's default recipe, 1 the
+ * Augment page's, 2.. the presets), or a method parameter by name. */
 gboolean    pt_pretrain_page_set_value    (PtPretrainPage *self,
                                            const char     *key,
                                            double          value);

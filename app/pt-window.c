@@ -7,7 +7,9 @@
 #include <glib/gi18n.h>
 
 #include "pt-build-config.h"
+#include "pt-augment-page.h"
 #include "pt-data-page.h"
+#include "pt-pretrain-page.h"
 #include "pt-pages.h"
 #include "pt-window.h"
 
@@ -87,6 +89,15 @@ pt_window_add_pages (PtWindow *self)
         }
       self->data_page = data_page;
     }
+
+  /* The Pretrain page can train with the recipe being edited on the Augment page. */
+  {
+    GtkWidget *augment = gtk_stack_get_child_by_name (self->stack, "augment");
+    GtkWidget *pretrain = gtk_stack_get_child_by_name (self->stack, "pretrain");
+
+    if (PT_IS_AUGMENT_PAGE (augment) && PT_IS_PRETRAIN_PAGE (pretrain))
+      g_object_bind_property (augment, "recipe-text", pretrain, "studio-recipe", G_BINDING_SYNC_CREATE);
+  }
 
   gtk_widget_set_visible (self->empty_label, pt_pages_get_count () == 0);
 }

@@ -7,8 +7,10 @@
 #include <glib/gstdio.h>
 #include <gtk/gtk.h>
 
+#include "pt-augment.h"
 #include "pt-embeddings-page.h"
 #include "pt-pretrain-page.h"
+#include "pt-run.h"
 #include "pt-runs-page.h"
 #include "pt-test-method.h"
 #include "pt-ui.h"
@@ -176,6 +178,49 @@ test_pretrain_runs_and_map (void)
   gtk_window_destroy (window2);
 }
 
+static gboolean
+has_trainer (gpointer data)
+{
+  return pt_pretrain_page_get_trainer (data) != NULL;
+}
+
+/* "As on the Augment page": the run trains with the recipe being edited
+ * there, and its config.ini keeps that recipe's full text. */
+static void
+test_pretrain_studio_recipe (void)
+{
+  PtPretrainPage *page = g_object_new (PT_TYPE_PRETRAIN_PAGE, NULL);
+  GtkWindow *window = show (GTK_WIDGET (page));
+  g_autoptr(PtAugRecipe) recipe = pt_augment_recipe_load ("simclr-cifar", NULL);
+  g_autofree char *text = NULL;
+  g_autofree char *config_path = NULL;
+  g_autofree char *recorded = NULL;
+  g_autoptr(GKeyFile) config = g_key_file_new ();
+  PtTrainer *trainer;
+
+  g_assert_nonnull (recipe);
+  recipe->groups[0].ops[PT_AUG_HFLIP].p = 0.25;   /* an edit only this recipe has */
+  text = pt_augment_recipe_to_data (recipe, NULL);
+  g_object_set (page, "studio-recipe", text, NULL);
+
+  pt_pretrain_page_set_runs_root (page, runs_root);
+  pt_pretrain_page_set_dataset (page, dataset);
+  g_assert_true (pt_pretrain_page_set_method (page, "test-linear"));
+  g_assert_true (pt_pretrain_page_set_value (page, "batch", 16));
+  g_assert_true (pt_pretrain_page_set_value (page, "steps", 3));
+  g_assert_true (pt_pretrain_page_set_value (page, "augment", 1));
+  pt_pretrain_page_start (page);
+  g_assert_true (wait_until (has_trainer, page, 60));
+  trainer = pt_pretrain_page_get_trainer (page);
+  g_assert_true (pt_trainer_wait (trainer, 60 * G_USEC_PER_SEC));
+
+  config_path = g_build_filename (pt_run_get_dir (pt_trainer_get_run (trainer)), "config.ini", NULL);
+  g_assert_true (g_key_file_load_from_file (config, config_path, G_KEY_FILE_NONE, NULL));
+  recorded = g_key_file_get_string (config, "augment", "content", NULL);
+  g_assert_cmpstr (recorded, ==, text);
+  gtk_window_destroy (window);
+}
+
 static void
 remove_tree (const char *path)
 {
@@ -214,6 +259,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/app/pretrain-page/run-controls", test_pretrain_run_controls);
   g_test_add_func ("/app/pretrain-page/runs-and-map", test_pretrain_runs_and_map);
+  g_test_add_func ("/app/pretrain-page/studio-recipe", test_pretrain_studio_recipe);
 
   ret = g_test_run ();
   remove_tree (runs_root);
