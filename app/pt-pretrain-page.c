@@ -7,6 +7,7 @@
  * to the plots and queues one redraw. Visuals replace the widgets' data.
  */
 #include <math.h>
+#include <stdio.h>
 #include <glib/gi18n.h>
 
 #include "pt-build-config.h"
@@ -452,6 +453,25 @@ monitor_thread (GTask        *task,
                                   pt_dataset_get_n_classes (job->ref), MIN (20, cache->k_max), 0.07);
   job->accuracy = report->accuracy;
   pt_class_report_free (report);
+
+  /* Kept with the run, so the Runs page can overlay the kNN curves of runs. */
+  {
+    g_autofree char *dir = g_build_filename (job->run_dir, "eval", NULL);
+    g_autofree char *path = g_build_filename (dir, "knn-monitor.jsonl", NULL);
+    char acc[G_ASCII_DTOSTR_BUF_SIZE];
+    g_autofree char *line = g_strdup_printf ("{\"step\":%llu,\"knn_accuracy\":%s}\n",
+                                             (unsigned long long) job->step,
+                                             g_ascii_formatd (acc, sizeof acc, "%.6f", job->accuracy));
+    FILE *f;
+
+    g_mkdir_with_parents (dir, 0755);
+    f = fopen (path, "a");
+    if (f != NULL)
+      {
+        fputs (line, f);
+        fclose (f);
+      }
+  }
   g_task_return_boolean (task, TRUE);
 }
 

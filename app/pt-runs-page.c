@@ -57,6 +57,7 @@ struct _PtRunsPage
   GtkColumnView     *view;
   PtLinePlot        *loss_plot;
   PtLinePlot        *lr_plot;
+  PtLinePlot        *knn_plot;
   GtkLabel          *summary_label;
   char              *runs_root;
   GCancellable      *cancellable;
@@ -137,6 +138,7 @@ typedef struct {
   char   *dir;
   char   *name;
   GArray *step, *loss, *lr;   /* double */
+  GArray *knn_step, *knn;     /* double: the Pretrain page's kNN monitor */
 } Curves;
 
 static void
@@ -147,6 +149,8 @@ curves_free (Curves *c)
   g_array_unref (c->step);
   g_array_unref (c->loss);
   g_array_unref (c->lr);
+  g_array_unref (c->knn_step);
+  g_array_unref (c->knn);
   g_free (c);
 }
 
@@ -172,7 +176,37 @@ read_curves_thread (GTask        *task,
       c->step = g_array_new (FALSE, FALSE, sizeof (double));
       c->loss = g_array_new (FALSE, FALSE, sizeof (double));
       c->lr = g_array_new (FALSE, FALSE, sizeof (double));
+      c->knn_step = g_array_new (FALSE, FALSE, sizeof (double));
+      c->knn = g_array_new (FALSE, FALSE, sizeof (double));
       g_ptr_array_add (out, c);
+
+      {
+        g_autofree char *knn_path = g_build_filename (dirs->pdata[i], "eval", "knn-monitor.jsonl", NULL);
+        g_autofree char *knn_text = NULL;
+
+        if (g_file_get_contents (knn_path, &knn_text, NULL, NULL))
+          {
+            g_auto(GStrv) knn_lines = g_strsplit (knn_text, "\n", -1);
+
+            for (guint l = 0; knn_lines[l]; l++)
+              {
+                JsonObject *o;
+                double st, acc;
+
+                if (*knn_lines[l] == '\0' || !json_parser_load_from_data (parser, knn_lines[l], -1, NULL) ||
+                    !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+                  continue;
+                o = json_node_get_object (json_parser_get_root (parser));
+                st = json_object_get_double_member_with_default (o, "step", NAN);
+                acc = json_object_get_double_member_with_default (o, "knn_accuracy", NAN);
+                if (isfinite (st) && isfinite (acc))
+                  {
+                    g_array_append_val (c->knn_step, st);
+                    g_array_append_val (c->knn, acc);
+                  }
+              }
+          }
+      }
 
       /* A run without metrics yet, or a torn last line while it trains,
        * simply shows what parses. */
@@ -220,6 +254,15 @@ on_curves_read_cb (GObject      *source,
     GtkWidget *rp = gtk_widget_get_parent (GTK_WIDGET (self->lr_plot));
     GtkWidget *new_loss = pt_line_plot_new (_("Loss"), _("step"));
     GtkWidget *new_lr = pt_line_plot_new (_("Learning rate"), _("step"));
+    GtkWidget *kp = gtk_widget_get_parent (GTK_WIDGET (self->knn_plot));
+    GtkWidget *new_knn = pt_line_plot_new (_("kNN accuracy on held-out images"), _("step"));
+
+    pt_line_plot_set_y_range (PT_LINE_PLOT (new_knn), 0.0, 1.0);
+    gtk_widget_set_size_request (new_knn, -1, 160);
+    pt_plot_export_attach (new_knn);
+    gtk_box_insert_child_after (GTK_BOX (kp), new_knn, GTK_WIDGET (self->knn_plot));
+    gtk_box_remove (GTK_BOX (kp), GTK_WIDGET (self->knn_plot));
+    self->knn_plot = PT_LINE_PLOT (new_knn);
 
     gtk_widget_set_vexpand (new_loss, TRUE);
     gtk_widget_set_size_request (new_lr, -1, 160);
@@ -238,6 +281,11 @@ on_curves_read_cb (GObject      *source,
       Curves *c = curves->pdata[i];
       guint sl = pt_line_plot_add_series (self->loss_plot, c->name, NULL, FALSE);
       guint sr = pt_line_plot_add_series (self->lr_plot, c->name, NULL, FALSE);
+      guint sk = pt_line_plot_add_series (self->knn_plot, c->name, NULL, TRUE);
+
+      for (guint k = 0; k < c->knn->len; k++)
+        pt_line_plot_append (self->knn_plot, sk, g_array_index (c->knn_step, double, k),
+                             g_array_index (c->knn, double, k));
 
       for (guint k = 0; k < c->step->len; k++)
         {
@@ -337,6 +385,15 @@ pt_runs_page_select (PtRunsPage *self,
 }
 
 guint
+pt_runs_page_get_n_knn_points (PtRunsPage *self,
+                               guint       series)
+{
+  g_return_val_if_fail (PT_IS_RUNS_PAGE (self), 0);
+  return series < pt_line_plot_get_n_series (self->knn_plot)
+         ? pt_line_plot_get_n_points (self->knn_plot, series) : 0;
+}
+
+guint
 pt_runs_page_get_n_curves (PtRunsPage *self)
 {
   g_return_val_if_fail (PT_IS_RUNS_PAGE (self), 0);
@@ -429,6 +486,9 @@ pt_runs_page_init (PtRunsPage *self)
 
   self->loss_plot = PT_LINE_PLOT (pt_line_plot_new (_("Loss"), _("step")));
   self->lr_plot = PT_LINE_PLOT (pt_line_plot_new (_("Learning rate"), _("step")));
+  self->knn_plot = PT_LINE_PLOT (pt_line_plot_new (_("kNN accuracy on held-out images"), _("step")));
+  pt_line_plot_set_y_range (self->knn_plot, 0.0, 1.0);
+  gtk_widget_set_size_request (GTK_WIDGET (self->knn_plot), -1, 160);
   gtk_widget_set_vexpand (GTK_WIDGET (self->loss_plot), TRUE);
   gtk_widget_set_size_request (GTK_WIDGET (self->lr_plot), -1, 160);
   gtk_widget_set_margin_start (plots, 12);
@@ -437,10 +497,19 @@ pt_runs_page_init (PtRunsPage *self)
   gtk_widget_set_margin_bottom (plots, 12);
   {
     GtkWidget *lp = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
-    GtkWidget *rp = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
+    GtkWidget *rp = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 8);
+    GtkWidget *lrb = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
+    GtkWidget *kb = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
+
     gtk_widget_set_vexpand (lp, TRUE);
+    gtk_widget_set_hexpand (lrb, TRUE);
+    gtk_widget_set_hexpand (kb, TRUE);
+    gtk_box_set_homogeneous (GTK_BOX (rp), TRUE);
     gtk_box_append (GTK_BOX (lp), GTK_WIDGET (self->loss_plot));
-    gtk_box_append (GTK_BOX (rp), GTK_WIDGET (self->lr_plot));
+    gtk_box_append (GTK_BOX (lrb), GTK_WIDGET (self->lr_plot));
+    gtk_box_append (GTK_BOX (kb), GTK_WIDGET (self->knn_plot));
+    gtk_box_append (GTK_BOX (rp), lrb);
+    gtk_box_append (GTK_BOX (rp), kb);
     gtk_box_append (GTK_BOX (plots), lp);
     gtk_box_append (GTK_BOX (plots), rp);
   }

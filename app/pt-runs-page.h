@@ -20,5 +20,8 @@ void   pt_runs_page_select        (PtRunsPage *self,
                                    gboolean    extend);
 /* Series in the loss overlay (one per selected run, once loaded). */
 guint  pt_runs_page_get_n_curves  (PtRunsPage *self);
+/* Points of the kNN-monitor curve of overlaid run `series` (tests). */
+guint  pt_runs_page_get_n_knn_points (PtRunsPage *self,
+                                      guint       series);
 
 G_END_DECLS

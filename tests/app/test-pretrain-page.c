@@ -161,6 +161,8 @@ test_pretrain_runs_and_map (void)
   g_assert_cmpuint (pt_runs_page_get_n_runs (runs), ==, 1);
   pt_runs_page_select (runs, 0, FALSE);
   g_assert_true (wait_until (runs_curves_ready, runs, 30));
+  /* The kNN monitor's points were kept with the run and are overlaid too. */
+  g_assert_cmpuint (pt_runs_page_get_n_knn_points (runs, 0), >=, 1);
   gtk_window_destroy (window);
 
   /* And its encoder maps the test images. */
