@@ -606,23 +606,25 @@ on_metrics_cb (PtTrainer      *trainer,
     }
 }
 
-/* Softmax over row r of a similarity matrix at temperature t, the diagonal
- * excluded (as NT-Xent does). */
+/* Softmax over row r of a similarity matrix at temperature t; with
+ * skip_self the diagonal is left out (views against views, as NT-Xent
+ * does), otherwise the row is queries against keys (MoCo). */
 static void
 rescore_row (const float *sim,
              int          n,
              int          r,
              double       t,
+             gboolean     skip_self,
              double      *out)
 {
   double max = -INFINITY, sum = 0;
 
   for (int j = 0; j < n; j++)
-    if (j != r)
+    if (!skip_self || j != r)
       max = MAX (max, sim[r * n + j] / t);
   for (int j = 0; j < n; j++)
     {
-      out[j] = j == r ? 0.0 : exp (sim[r * n + j] / t - max);
+      out[j] = skip_self && j == r ? 0.0 : exp (sim[r * n + j] / t - max);
       sum += out[j];
     }
   for (int j = 0; j < n; j++)
@@ -632,11 +634,11 @@ rescore_row (const float *sim,
 static void
 pt_pretrain_page_update_softmax (PtPretrainPage *self)
 {
-  const PtVisualItem *sim;
+  const PtVisualItem *sim, *positive;
   PtBarChart *chart;
   g_autofree double *p = NULL;
   g_autoptr(GPtrArray) labels = NULL;
-  int n;
+  int n, pos;
 
   if (self->last_visuals == NULL || self->temperature_scale == NULL)
     return;
@@ -645,13 +647,15 @@ pt_pretrain_page_update_softmax (PtPretrainPage *self)
   if (sim == NULL || chart == NULL || sim->rank != 2 || sim->shape[0] != sim->shape[1])
     return;
   n = sim->shape[0];
+  positive = pt_visuals_lookup (self->last_visuals, "positive_index");
+  pos = positive && positive->shape[0] > 0 ? (int) positive->data[0] : n / 2;
   p = g_new (double, n);
-  rescore_row (sim->data, n, 0, gtk_range_get_value (GTK_RANGE (self->temperature_scale)), p);
+  rescore_row (sim->data, n, 0, gtk_range_get_value (GTK_RANGE (self->temperature_scale)), pos != 0, p);
   labels = g_ptr_array_new_with_free_func (g_free);
   for (int j = 0; j < n; j++)
-    g_ptr_array_add (labels, j == n / 2 ? g_strdup_printf (_("%d (positive)"), j) : g_strdup_printf ("%d", j));
+    g_ptr_array_add (labels, j == pos ? g_strdup_printf (_("%d (positive)"), j) : g_strdup_printf ("%d", j));
   pt_bar_chart_set_data (chart, (guint) n, (const char * const *) labels->pdata, p);
-  pt_bar_chart_set_highlight (chart, n / 2);
+  pt_bar_chart_set_highlight (chart, pos);
 }
 
 static void

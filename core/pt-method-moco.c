@@ -67,6 +67,7 @@ static const PtSslParam moco_params[] = {
 
 #define DIM 128
 #define N_BINS 40
+#define SIM_N 16
 
 typedef struct {
   PtSslMethod  parent;
@@ -82,6 +83,10 @@ typedef struct {
   PtRng        shuffle_rng;
   float        hist_pos[N_BINS];
   float        hist_neg[N_BINS];
+  /* The visual: cosine similarity of the first queries of the last batch
+   * to the keys of the same images (positives on the diagonal). */
+  float        sim[SIM_N * SIM_N];
+  int          sim_n;
 } PtMoco;
 
 static gboolean
@@ -255,6 +260,15 @@ moco_step (PtSslMethod      *m,
     neg_mean += neg[i] / ((double) NQ * K);
   histogram (self->hist_pos, pos, NQ);
   histogram (self->hist_neg, neg, (gsize) NQ * K);
+  self->sim_n = MIN (B, SIM_N);
+  for (int i = 0; i < self->sim_n; i++)
+    for (int j = 0; j < self->sim_n; j++)
+      {
+        double dot = 0;
+        for (int d = 0; d < DIM; d++)
+          dot += (double) qn->data[(gsize) i * DIM + d] * kn[(gsize) j * DIM + d];
+        self->sim[i * self->sim_n + j] = (float) dot;
+      }
   pt_ssl_result_add_stat (result, "positive_similarity", pos_mean);
   pt_ssl_result_add_stat (result, "queue_similarity", K > 0 ? neg_mean : 0.0);
 
@@ -310,6 +324,16 @@ moco_visuals (PtSslMethod     *m,
   func ("histogram_range", PT_SSL_VISUAL_VECTOR, 1, &two, edges, data);
   func ("positive_similarity", PT_SSL_VISUAL_VECTOR, 1, &bins, self->hist_pos, data);
   func ("queue_similarity", PT_SSL_VISUAL_VECTOR, 1, &bins, self->hist_neg, data);
+  if (self->sim_n > 0)
+    {
+      int shape[2] = { self->sim_n, self->sim_n };
+      float positive[SIM_N];
+
+      for (int i = 0; i < self->sim_n; i++)
+        positive[i] = (float) i;
+      func ("similarity", PT_SSL_VISUAL_MATRIX, 2, shape, self->sim, data);
+      func ("positive_index", PT_SSL_VISUAL_VECTOR, 1, &self->sim_n, positive, data);
+    }
 }
 
 static void

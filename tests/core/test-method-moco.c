@@ -1,6 +1,7 @@
 /* test-method-moco.c: the moco method on `shapes`: a short real run raises the
  * cosine kNN accuracy of the frozen encoder (see pt-test-ssl.h), the same
  * seed gives the same losses, and the visuals are well formed. */
+#include <math.h>
 #include "pt-test-ssl.h"
 
 /* observed at this setting: kNN 0.112 -> 0.119 (+0.7 points); required: +0.3
@@ -31,6 +32,31 @@ test_visuals (void)
   /* densities over [-1, 1] (the negatives: the whole queue, random keys included) */
   g_assert_cmpfloat_with_epsilon (tp, 1.0, 1e-5);
   g_assert_cmpfloat_with_epsilon (tn, 1.0, 1e-5);
+
+  /* The query-key similarity of the batch (16 x 16 at batch 32), cosines,
+   * with each query's positive (its own key) on the diagonal. */
+  {
+    const float *sim = g_hash_table_lookup (v, "similarity");
+    const float *positive = g_hash_table_lookup (v, "positive_index");
+    double diag = 0.0, off = 0.0;
+
+    g_assert_nonnull (sim);
+    g_assert_nonnull (positive);
+    for (int i = 0; i < 16; i++)
+      {
+        g_assert_cmpfloat (positive[i], ==, (float) i);
+        for (int j = 0; j < 16; j++)
+          {
+            g_assert_cmpfloat (fabsf (sim[i * 16 + j]), <=, 1.0f + 1e-5f);
+            if (i == j)
+              diag += sim[i * 16 + j] / 16;
+            else
+              off += sim[i * 16 + j] / (16 * 15);
+          }
+      }
+    /* Two views of one image are closer than two images, even this early. */
+    g_assert_cmpfloat (diag, >, off);
+  }
   pt_ssl_method_free (m);
   pt_test_shapes_close (&s);
 }
