@@ -685,6 +685,8 @@ visual_card (PtPretrainPage *self,
   GtkWidget *label = gtk_label_new (title);
 
   gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+  gtk_label_set_max_width_chars (GTK_LABEL (label), 60);
   gtk_widget_add_css_class (label, "heading");
   gtk_widget_add_css_class (box, "pt-card");
   gtk_box_append (GTK_BOX (box), label);
