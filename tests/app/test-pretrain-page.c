@@ -223,6 +223,48 @@ test_pretrain_studio_recipe (void)
   gtk_window_destroy (window);
 }
 
+static gboolean
+has_message (gpointer data)
+{
+  return pt_pretrain_page_get_message (data) != NULL;
+}
+
+/* A non-finite loss: the banner says what happened and what helps, the run
+ * is paused on its last good checkpoint, and resuming continues. */
+static void
+test_pretrain_fault (void)
+{
+  PtPretrainPage *page = g_object_new (PT_TYPE_PRETRAIN_PAGE, NULL);
+  GtkWindow *window = show (GTK_WIDGET (page));
+  PtTrainer *trainer;
+
+  pt_pretrain_page_set_runs_root (page, runs_root);
+  pt_pretrain_page_set_dataset (page, dataset);
+  g_assert_true (pt_pretrain_page_set_method (page, "test-linear"));
+  g_assert_true (pt_pretrain_page_set_value (page, "batch", 16));
+  g_assert_true (pt_pretrain_page_set_value (page, "steps", 100000));
+  pt_pretrain_page_start (page);
+  g_assert_true (wait_until (has_trainer, page, 60));
+  trainer = pt_pretrain_page_get_trainer (page);
+  pt_trainer_poison_step (trainer, pt_trainer_get_step (trainer) + 20);
+
+  g_assert_true (wait_until (has_message, page, 60));
+  g_assert_nonnull (strstr (pt_pretrain_page_get_message (page), "NaN"));
+  wanted_state = PT_TRAINER_PAUSED;
+  g_assert_true (wait_until (in_wanted_state, page, 30));
+  g_assert_cmpuint (pt_trainer_get_step (trainer), ==, pt_trainer_get_checkpoint_step (trainer));
+
+  /* The banner's button resumes (it is the pause/resume action). */
+  drain ();
+  gtk_widget_activate_action (GTK_WIDGET (page), "pretrain.pause", NULL);
+  wanted_state = PT_TRAINER_RUNNING;
+  g_assert_true (wait_until (in_wanted_state, page, 30));
+  g_assert_null (pt_pretrain_page_get_message (page));
+  pt_trainer_stop (trainer);
+  pt_trainer_wait (trainer, 30 * G_USEC_PER_SEC);
+  gtk_window_destroy (window);
+}
+
 static void
 remove_tree (const char *path)
 {
@@ -262,6 +304,7 @@ main (int argc, char **argv)
   g_test_add_func ("/app/pretrain-page/run-controls", test_pretrain_run_controls);
   g_test_add_func ("/app/pretrain-page/runs-and-map", test_pretrain_runs_and_map);
   g_test_add_func ("/app/pretrain-page/studio-recipe", test_pretrain_studio_recipe);
+  g_test_add_func ("/app/pretrain-page/fault", test_pretrain_fault);
 
   ret = g_test_run ();
   remove_tree (runs_root);
