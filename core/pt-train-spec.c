@@ -381,44 +381,11 @@ pt_train_load_weights (PtMethod    *method,
                        GError     **error)
 {
   g_autoptr(PtRun) run = pt_run_open (run_dir, error);
-  g_autoptr(GArray) blobs = NULL;
-  g_autofree char *arch = NULL;
-  guint n_params = 0;
-  const PtMethodParam *params;
-  g_autofree double *values = NULL;
-  guint64 counters[2] = { 0, 0 };
-  guint8 position[PT_LOADER_SOURCE_POSITION_SIZE];
-  PtCheckpointIdentity identity;
-  PtBlob blob;
 
   if (run == NULL)
     return FALSE;
-  /* The same blob list as the trainer's (pt-trainer.c list_blobs). */
-  blobs = pt_method_list_state (method);
-  blob = (PtBlob) { "trainer/counters", PT_BLOB_U64, 2, counters };
-  g_array_append_val (blobs, blob);
-  blob = (PtBlob) { "trainer/source-position", PT_BLOB_U8, sizeof position, position };
-  g_array_append_val (blobs, blob);
-  params = pt_method_get_params (method, &n_params);
-  values = g_new0 (double, MAX (n_params, 1));
-  blob = (PtBlob) { "trainer/params", PT_BLOB_F64, n_params, values };
-  g_array_append_val (blobs, blob);
-
-  arch = pt_method_dup_architecture (method);
-  identity.method = pt_method_get_name (method);
-  identity.architecture = arch;
-  identity.config_hash = pt_run_get_config_hash (run);
-  if (!pt_checkpoint_load_latest (pt_run_get_checkpoint_dir (run), &identity,
-                                  (const PtBlob *) blobs->data, blobs->len,
-                                  NULL, warning, error))
-    return FALSE;
-  for (guint i = 0; i < n_params; i++)
-    if (!pt_method_set_param (method, params[i].name, values[i], FALSE, error))
-      return FALSE;
-  pt_method_state_loaded (method);
-  if (step != NULL)
-    *step = counters[0];
-  return TRUE;
+  /* The trainer knows its own checkpoint layout. */
+  return pt_trainer_load_method_state (method, run, step, warning, error);
 }
 
 PtTrainer *
