@@ -86,7 +86,7 @@ pt_run_eval_open (const char   *run_dir,
   if (test == NULL)
     return NULL;
 
-  ev = g_new0 (PtRunEval, 1);
+  ev = g_atomic_rc_box_new0 (PtRunEval);
   ev->run_dir = g_strdup (run_dir);
   ev->train = g_steal_pointer (&train);
   ev->test = g_steal_pointer (&test);
@@ -95,15 +95,27 @@ pt_run_eval_open (const char   *run_dir,
   return ev;
 }
 
-void
-pt_run_eval_free (PtRunEval *ev)
+static void
+pt_run_eval_clear (gpointer data)
 {
-  if (ev == NULL)
-    return;
+  PtRunEval *ev = data;
+
   g_free (ev->run_dir);
   g_clear_object (&ev->train);
   g_clear_object (&ev->test);
-  g_free (ev);
+}
+
+PtRunEval *
+pt_run_eval_ref (PtRunEval *ev)
+{
+  return g_atomic_rc_box_acquire (ev);
+}
+
+void
+pt_run_eval_free (PtRunEval *ev)
+{
+  if (ev != NULL)
+    g_atomic_rc_box_release_full (ev, pt_run_eval_clear);
 }
 
 const char *
@@ -230,6 +242,7 @@ evaluate_features (PtRunEval              *ev,
 
   res->kind = kind;
   res->dim = d;
+  res->n_test = n_test;
   res->n_subset = n_sub;
   res->subset_labels = g_new (int, n_sub);
   pt_subset_gather (sub_x, train_x, d, subset, n_sub);
@@ -251,6 +264,7 @@ evaluate_features (PtRunEval              *ev,
       if (probe == NULL)
         return NULL;
       res->linear = pt_eval_record_new_probe (probe, options->seed);
+      res->linear_pred = g_memdup2 (probe->pred, sizeof (int) * (gsize) n_test);
       set_features_name (res->linear, kind, options);
     }
 
@@ -319,8 +333,12 @@ pt_run_eval_result_rescore_knn (PtRunEvalResult *result,
 
   g_return_if_fail (result->knn_cache != NULL);
   k = CLAMP (k, 1, result->knn_cache->k_max);
-  report = pt_knn_cache_evaluate (result->knn_cache, result->subset_labels,
-                                  pt_dataset_get_labels (ev->test), ev->n_classes, k, t);
+  if (result->knn_pred == NULL)
+    result->knn_pred = g_new (int, result->knn_cache->n_queries);
+  pt_knn_cache_predict (result->knn_cache, result->subset_labels, ev->n_classes, k, t,
+                        result->knn_pred, NULL);
+  report = pt_class_report_new (pt_dataset_get_labels (ev->test), result->knn_pred,
+                                result->knn_cache->n_queries, ev->n_classes);
   rec = pt_eval_record_new_knn (report, result->n_subset, k, t);
   if (old != NULL)
     {
@@ -339,6 +357,8 @@ pt_run_eval_result_free (PtRunEvalResult *result)
   if (result == NULL)
     return;
   g_free (result->subset_labels);
+  g_free (result->linear_pred);
+  g_free (result->knn_pred);
   g_clear_pointer (&result->linear, pt_eval_record_free);
   g_clear_pointer (&result->knn, pt_eval_record_free);
   g_clear_pointer (&result->knn_cache, pt_knn_cache_free);

@@ -79,6 +79,10 @@ typedef struct _PtRunEval PtRunEval;
 PtRunEval  *pt_run_eval_open       (const char        *run_dir,
                                     GCancellable      *cancellable,
                                     GError           **error);
+/* Reference counted: the window hands one to a worker thread; both only
+ * read it (one pt_run_eval_kind/_curve call at a time). free drops a
+ * reference. */
+PtRunEval  *pt_run_eval_ref        (PtRunEval         *ev);
 void        pt_run_eval_free       (PtRunEval         *ev);
 const char *pt_run_eval_get_dir    (PtRunEval         *ev);
 PtDataset  *pt_run_eval_get_train  (PtRunEval         *ev);
@@ -101,6 +105,9 @@ typedef struct
   PtEvalRecord  *linear;        /* probe (supervised: its own linear head) */
   PtEvalRecord  *knn;           /* at options' k and t */
   PtKnnCache    *knn_cache;     /* test x min(200, n_subset) neighbours in the subset */
+  int            n_test;
+  int           *linear_pred;   /* n_test predictions of the probe, or NULL */
+  int           *knn_pred;      /* n_test predictions of the kNN at its k and t, or NULL */
 } PtRunEvalResult;
 
 /* Features of kind, then the probe and kNN. Runs on any thread (one call

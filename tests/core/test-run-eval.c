@@ -114,6 +114,19 @@ test_kinds (void)
       g_assert_cmpfloat (r->linear->label_fraction, ==, 0.1);
       g_assert_nonnull (r->linear->report);
       g_assert_cmpint (r->linear->report->n, ==, (int) pt_dataset_get_n_images (pt_run_eval_get_test (ev)));
+      {
+        const int *truth = pt_dataset_get_labels (pt_run_eval_get_test (ev));
+        int wrong_l = 0, wrong_k = 0;
+
+        g_assert_cmpint (r->n_test, ==, r->linear->report->n);
+        for (int i = 0; i < r->n_test; i++)
+          {
+            wrong_l += r->linear_pred[i] != truth[i];
+            wrong_k += r->knn_pred[i] != truth[i];
+          }
+        g_assert_cmpint (wrong_l, ==, r->linear->report->n_wrong);
+        g_assert_cmpint (wrong_k, ==, r->knn->report->n_wrong);
+      }
       reference (ev, fks[k], &o, &linear, &knn);
       g_assert_cmpfloat (r->linear->accuracy, ==, linear);
       g_assert_cmpfloat (r->knn->accuracy, ==, knn);
