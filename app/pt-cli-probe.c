@@ -56,6 +56,86 @@ parse_labels (const char *text,
   return TRUE;
 }
 
+/* "5,10,100,all": labels per class; "all" is 0 (the largest class). */
+static gboolean
+parse_curve (const char *text,
+             int        *points,
+             int        *n_points)
+{
+  g_auto(GStrv) parts = g_strsplit (text, ",", -1);
+
+  *n_points = 0;
+  for (int i = 0; parts[i] != NULL; i++)
+    {
+      const char *p = g_strstrip (parts[i]);
+      guint64 v;
+
+      if (*n_points >= 16)
+        return FALSE;
+      if (g_str_equal (p, "all"))
+        points[(*n_points)++] = 0;
+      else if (g_ascii_string_to_unsigned (p, 10, 1, G_MAXINT, &v, NULL))
+        points[(*n_points)++] = (int) v;
+      else
+        return FALSE;
+    }
+  return *n_points > 0;
+}
+
+/* Runs and prints the label-efficiency curve of every kind; saves it. */
+static gboolean
+run_curves (PtRunEval              *ev,
+            const PtRunEvalOptions *options,
+            const int              *points,
+            int                     n_points,
+            gboolean                json,
+            char                  **path,
+            GError                **error)
+{
+  const guint *counts = pt_dataset_get_class_counts (pt_run_eval_get_train (ev));
+  PtLabelCurvePoint *curves[PT_EVAL_N_KINDS] = { NULL };
+  int per_class[16];
+  guint max_count = 0;
+  gboolean ok = TRUE;
+
+  for (int c = 0; c < pt_run_eval_get_n_classes (ev); c++)
+    max_count = MAX (max_count, counts[c]);
+  for (int i = 0; i < n_points; i++)
+    per_class[i] = points[i] > 0 ? MIN (points[i], (int) max_count) : (int) max_count;
+
+  for (guint k = 0; k < G_N_ELEMENTS (kinds) && ok; k++)
+    {
+      curves[kinds[k]] = pt_run_eval_curve (ev, kinds[k], options, NULL, per_class, n_points, NULL, error);
+      if (curves[kinds[k]] == NULL)
+        ok = FALSE;
+    }
+  if (ok)
+    {
+      if (!json)
+        {
+          printf (_("Label efficiency (linear probe / kNN, top-1 %%):\n"));
+          printf ("%-10s", _("labels"));
+          for (guint k = 0; k < G_N_ELEMENTS (kinds); k++)
+            printf ("  %-20s", pt_eval_kind_to_string (kinds[k]));
+          printf ("\n");
+          for (int i = 0; i < n_points; i++)
+            {
+              printf ("%-10d", curves[kinds[0]][i].n_labeled);
+              for (guint k = 0; k < G_N_ELEMENTS (kinds); k++)
+                printf ("  %6.2f / %6.2f       ", 100.0 * curves[kinds[k]][i].probe_accuracy,
+                        100.0 * curves[kinds[k]][i].knn_accuracy);
+              printf ("\n");
+            }
+        }
+      ok = pt_run_eval_save_curves (ev, options, curves, n_points, path, error);
+      if (ok && !json)
+        printf (_("Curve written to %s\n"), *path);
+    }
+  for (guint k = 0; k < PT_EVAL_N_KINDS; k++)
+    g_free (curves[k]);
+  return ok;
+}
+
 int
 pt_cli_probe_main (int    argc,
                    char **argv)
@@ -65,6 +145,8 @@ pt_cli_probe_main (int    argc,
   double knn_t = PT_KNN_DEFAULT_T, c = 0;
   gint64 seed = 0;
   gboolean json = FALSE, projection = FALSE;
+  g_autofree char *curve = NULL;
+  g_autofree char *curve_path = NULL;
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(PtRunEval) ev = NULL;
@@ -72,7 +154,8 @@ pt_cli_probe_main (int    argc,
   PtRunEvalResult *results[G_N_ELEMENTS (kinds)] = { NULL };
   PtRunEvalOptions options;
   double fraction = 1.0;
-  int per_class = 0, n_sub = 0, n_done = 0;
+  int per_class = 0, n_sub = 0, n_done = 0, n_curve = 0;
+  int curve_points[16];
   const char *run_dir;
   int status = PT_EXIT_OK;
   const GOptionEntry entries[] = {
@@ -83,6 +166,7 @@ pt_cli_probe_main (int    argc,
     { "projection", 0, 0, G_OPTION_ARG_NONE, &projection, N_("Evaluate the projector’s output instead of the backbone’s"), NULL },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, N_("Seed of the labeled subset and the validation split (default 0)"), N_("S") },
     { "threads", 0, 0, G_OPTION_ARG_INT, &threads, N_("Compute threads (default 1)"), N_("T") },
+    { "curve", 0, 0, G_OPTION_ARG_STRING, &curve, N_("Also the label-efficiency curve at these labels per class, e.g. 5,10,100,all"), N_("LIST") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print the results as JSON"), NULL },
     { NULL }
   };
@@ -109,6 +193,8 @@ pt_cli_probe_main (int    argc,
     return pt_cli_usage_error ("probe", _("--seed must not be negative"));
   if (threads < 0 || threads > 256)
     return pt_cli_usage_error ("probe", _("--threads must be between 1 and 256"));
+  if (curve != NULL && !parse_curve (curve, curve_points, &n_curve))
+    return pt_cli_usage_error ("probe", _("--curve must be a comma-separated list of up to 16 whole numbers of labels per class, or “all”"));
   if (threads > 0)
     pt_threads_set (threads);
   run_dir = argv[1];
@@ -173,6 +259,12 @@ pt_cli_probe_main (int    argc,
       status = pt_cli_report_error ("probe", error);
       goto out;
     }
+  if (n_curve > 0 &&
+      !run_curves (ev, &options, curve_points, n_curve, json, &curve_path, &error))
+    {
+      status = pt_cli_report_error ("probe", error);
+      goto out;
+    }
   if (json)
     {
       /* The full records (confusion, misclassified) stay in the file. */
@@ -188,6 +280,14 @@ pt_cli_probe_main (int    argc,
           json_object_set_double_member (o, "C", results[k]->linear->c);
         }
       json_object_set_string_member (json_node_get_object (brief), "file", path);
+      if (curve_path != NULL)
+        {
+          g_autoptr(JsonParser) parser = json_parser_new ();
+
+          if (json_parser_load_from_file (parser, curve_path, NULL))
+            json_object_set_member (json_node_get_object (brief), "curve",
+                                    json_node_copy (json_parser_get_root (parser)));
+        }
       pt_cli_print_json (brief);
     }
   else

@@ -117,6 +117,49 @@ test_probe (void)
   pt_cli_result_clear (&r);
 }
 
+/* --curve: the label-efficiency curve, in the result and in
+ * eval/label-curve.json; its 20-per-class point is the --labels 20 probe. */
+static void
+test_probe_curve (void)
+{
+  PtCliResult r = pt_test_run_cli ("probe", run_dir, "--labels", "20", "--c", "1", "--curve", "5,20",
+                                   "--json", NULL);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autofree char *path = g_build_filename (run_dir, "eval", "label-curve.json", NULL);
+  const char *kinds[] = { "ssl", "raw-pixels", "random-init" };
+  const char *last;
+  JsonObject *o, *curve, *results;
+  JsonArray *nl;
+
+  g_assert_cmpint (r.status, ==, 0);
+  last = strrchr (g_strchomp (r.out), '\n');
+  o = parse (parser, last != NULL ? last + 1 : r.out);
+  curve = json_object_get_object_member (o, "curve");
+  g_assert_nonnull (curve);
+  nl = json_object_get_array_member (curve, "n_labeled");
+  g_assert_cmpuint (json_array_get_length (nl), ==, 2);
+  g_assert_cmpint (json_array_get_int_element (nl, 0), ==, 50);
+  g_assert_cmpint (json_array_get_int_element (nl, 1), ==, 200);
+  results = json_object_get_object_member (o, "results");
+  for (guint i = 0; i < 3; i++)
+    {
+      JsonObject *series = json_object_get_object_member (json_object_get_object_member (curve, "series"), kinds[i]);
+      JsonObject *res = json_object_get_object_member (results, kinds[i]);
+
+      g_assert_nonnull (series);
+      g_assert_cmpfloat (json_array_get_double_element (json_object_get_array_member (series, "linear"), 1), ==,
+                         json_object_get_double_member (res, "linear"));
+      g_assert_cmpfloat (json_array_get_double_element (json_object_get_array_member (series, "knn"), 1), ==,
+                         json_object_get_double_member (res, "knn"));
+    }
+  g_assert_true (g_file_test (path, G_FILE_TEST_EXISTS));
+  pt_cli_result_clear (&r);
+
+  r = pt_test_run_cli ("probe", run_dir, "--curve", "5,x", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  pt_cli_result_clear (&r);
+}
+
 static void
 test_probe_errors (void)
 {
@@ -312,6 +355,7 @@ main (int   argc,
   pt_cli_result_clear (&r);
 
   g_test_add_func ("/app/cli-eval/probe", test_probe);
+  g_test_add_func ("/app/cli-eval/probe-curve", test_probe_curve);
   g_test_add_func ("/app/cli-eval/probe-errors", test_probe_errors);
   g_test_add_func ("/app/cli-eval/embed", test_embed);
   g_test_add_func ("/app/cli-eval/export", test_export);
