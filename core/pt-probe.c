@@ -194,6 +194,11 @@ typedef struct
   double      *loss;  /* n_chunks */
 } LogregJob;
 
+/* Rows are taken LOGREG_ROWS at a time so that every weight vector loaded
+ * serves all of them in the forward pass, and every gradient accumulator
+ * loaded takes all their contributions in the backward pass. */
+#define LOGREG_ROWS 8
+
 static inline __attribute__ ((always_inline)) void
 logreg_chunk_body (LogregJob *job, int ch, float *acc, float *xrow)
 {
@@ -204,59 +209,109 @@ logreg_chunk_body (LogregJob *job, int ch, float *acc, float *xrow)
   double *db = job->db + (gsize) ch * k;
   double loss = 0.0;
   int pending = 0;
-  float z[LOGREG_MAX_CLASSES];
+  float z[LOGREG_ROWS][LOGREG_MAX_CLASSES] = { { 0 } };
+  const float *xr[LOGREG_ROWS];
 
-  for (int i = begin; i < end; i++)
+  for (int i0 = begin; i0 < end; i0 += LOGREG_ROWS)
     {
-      int y = job->labels[i];
-      float zmax = -INFINITY;
+      int nr = MIN (LOGREG_ROWS, end - i0);
 
-      memcpy (xrow, job->x + (gsize) i * d, sizeof (float) * d);
+      /* Row pointers; rows past the end (and rows whose width is not a
+       * multiple of 8) go through xrow, zero-padded. */
+      for (int r = 0; r < LOGREG_ROWS; r++)
+        {
+          float *pad = xrow + (gsize) r * dp;
+
+          if (r < nr && d == dp)
+            xr[r] = job->x + (gsize) (i0 + r) * d;
+          else
+            {
+              if (r < nr)
+                memcpy (pad, job->x + (gsize) (i0 + r) * d, sizeof (float) * d);
+              else
+                memset (pad, 0, sizeof (float) * dp);
+              xr[r] = pad;
+            }
+        }
       for (int c = 0; c < k; c++)
         {
           const float *wc = job->wt + (gsize) c * dp;
-          PtV8f s8 = { 0 };
+          PtV8f s8[LOGREG_ROWS] = { { 0 } };
+
           for (int j = 0; j < dp; j += 8)
             {
-              PtV8f va, vb;
-              memcpy (&va, xrow + j, sizeof va);
+              PtV8f vb;
+
               memcpy (&vb, wc + j, sizeof vb);
-              s8 += va * vb;
+              for (int r = 0; r < LOGREG_ROWS; r++)
+                {
+                  PtV8f va;
+
+                  memcpy (&va, xr[r] + j, sizeof va);
+                  s8[r] += va * vb;
+                }
             }
-          float s = ((s8[0] + s8[1]) + (s8[2] + s8[3])) + ((s8[4] + s8[5]) + (s8[6] + s8[7]));
-          z[c] = s + job->bias[c];
-          zmax = MAX (zmax, z[c]);
+          for (int r = 0; r < LOGREG_ROWS; r++)
+            z[r][c] = ((s8[r][0] + s8[r][1]) + (s8[r][2] + s8[r][3])) +
+                      ((s8[r][4] + s8[r][5]) + (s8[r][6] + s8[r][7])) + job->bias[c];
         }
-      float zy = z[y] - zmax;
-      float sum = 0.0f;
-      for (int c = 0; c < k; c++)
+      for (int r = 0; r < LOGREG_ROWS; r++)
         {
-          z[c] = expf (z[c] - zmax);
-          sum += z[c];
+          float zmax = -INFINITY, zy, sum = 0.0f, inv;
+          int y;
+
+          if (r >= nr)
+            {
+              for (int c = 0; c < k; c++)
+                z[r][c] = 0.0f;   /* no gradient from padding rows */
+              continue;
+            }
+          y = job->labels[i0 + r];
+          for (int c = 0; c < k; c++)
+            zmax = MAX (zmax, z[r][c]);
+          zy = z[r][y] - zmax;
+          for (int c = 0; c < k; c++)
+            {
+              z[r][c] = expf (z[r][c] - zmax);
+              sum += z[r][c];
+            }
+          /* log-sum-exp - z_y on shifted logits: no overflow, no log (0). */
+          loss += logf (sum) - zy;
+          inv = 1.0f / sum;
+          for (int c = 0; c < k; c++)
+            {
+              z[r][c] = z[r][c] * inv - (c == y ? 1.0f : 0.0f);   /* dlogits */
+              db[c] += z[r][c];
+            }
         }
-      /* log-sum-exp - z_y on shifted logits: no overflow, no log (0). */
-      loss += logf (sum) - zy;
       if (!job->want_grad)
         continue;
 
-      float inv = 1.0f / sum;
       for (int c = 0; c < k; c++)
         {
-          float g = z[c] * inv - (c == y ? 1.0f : 0.0f);
-          PtV8f g8 = { g, g, g, g, g, g, g, g };
           float *ac = acc + (gsize) c * dp;
-          db[c] += g;
+          float g[LOGREG_ROWS];
+
+          for (int r = 0; r < LOGREG_ROWS; r++)
+            g[r] = z[r][c];
           for (int j = 0; j < dp; j += 8)
             {
-              PtV8f vx, va;
-              memcpy (&vx, xrow + j, sizeof vx);
+              PtV8f va;
+
               memcpy (&va, ac + j, sizeof va);
-              va += g8 * vx;
+              for (int r = 0; r < LOGREG_ROWS; r++)
+                {
+                  PtV8f vx;
+
+                  memcpy (&vx, xr[r] + j, sizeof vx);
+                  va += g[r] * vx;
+                }
               memcpy (ac + j, &va, sizeof va);
             }
         }
       /* Float partial sums over a few hundred rows, then double. */
-      if (++pending == LOGREG_FLUSH_ROWS || i == end - 1)
+      pending += nr;
+      if (pending >= LOGREG_FLUSH_ROWS || i0 + nr == end)
         {
           for (gsize t = 0; t < (gsize) k * dp; t++)
             {
@@ -289,7 +344,7 @@ logreg_chunk_run (int chunk_begin, int chunk_end, gpointer data)
 {
   LogregJob *job = data;
   g_autofree float *acc = g_new0 (float, (gsize) job->k * job->dp);
-  g_autofree float *xrow = g_new0 (float, job->dp);
+  g_autofree float *xrow = g_new0 (float, (gsize) LOGREG_ROWS * job->dp);
 #ifdef LOGREG_HAVE_AVX2
   gboolean avx2 = __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma");
 #endif
