@@ -197,9 +197,34 @@ selector_scan (KnnSelector *s,
       __m128 m3 = _mm_max_ps (_mm_loadu_ps (row + c + 24), _mm_loadu_ps (row + c + 28));
       __m128 m = _mm_max_ps (_mm_max_ps (m0, m1), _mm_max_ps (m2, m3));
 
+      __m128 t = _mm_set1_ps (s->threshold);
+
       /* NaN lanes compare false, as in the scalar test below */
-      if (_mm_movemask_ps (_mm_cmpgt_ps (m, _mm_set1_ps (s->threshold))) == 0)
+      if (_mm_movemask_ps (_mm_cmpgt_ps (m, t)) == 0)
         continue;
+      /* Visit only the lanes above the threshold. One that a prune made
+       * obsolete within the chunk is still taken: a spare candidate is
+       * harmless, the next prune drops it. */
+      for (int h = 0; h < 32; h += 4)
+        {
+          int mask = _mm_movemask_ps (_mm_cmpgt_ps (_mm_loadu_ps (row + c + h), t));
+
+          while (mask != 0)
+            {
+              int u = c + h + __builtin_ctz (mask);
+
+              mask &= mask - 1;
+              if (first + u == skip)
+                continue;
+              s->buf[s->count].v = row[u];
+              s->buf[s->count].i = first + u;
+              if (++s->count == cap)
+                {
+                  selector_prune (s, k);
+                  t = _mm_set1_ps (s->threshold);
+                }
+            }
+        }
 #else
       KnnV8f a, b, t;
       KnnV8i hit = { 0 };
@@ -214,7 +239,6 @@ selector_scan (KnnSelector *s,
         }
       if (!(hit[0] | hit[1] | hit[2] | hit[3] | hit[4] | hit[5] | hit[6] | hit[7]))
         continue;
-#endif
       for (int u = c; u < c + 32; u++)
         if (row[u] > s->threshold && first + u != skip)
           {
@@ -223,6 +247,7 @@ selector_scan (KnnSelector *s,
             if (++s->count == cap)
               selector_prune (s, k);
           }
+#endif
     }
   for (; c < n; c++)
     if (row[c] > s->threshold && first + c != skip)
