@@ -4,10 +4,12 @@
  * baseline" figure).
  *
  *   bench-supervised RUN_DIR [--labels F] [--steps N] [--seed S]
- *                    [--threads T] [--no-augment]
+ *                    [--threads T] [--no-augment] [--probes-only]
  *
  * F: fraction of the train split (0.01), N: supervised steps (0: the
- * automatic budget). Progress on stderr, one JSON object on stdout.
+ * automatic budget). --probes-only skips the supervised training (it does
+ * not depend on the run's checkpoint, only on its architecture). Progress
+ * on stderr, one JSON object on stdout.
  */
 #include <math.h>
 #include <stdio.h>
@@ -90,6 +92,7 @@ main (int    argc,
   const char *run_dir = NULL;
   double labels = 0.01, t0, t_sup, t_ssl, t_rand, ssl, rand_acc;
   int threads = 2, n_subset = 0;
+  gboolean probes_only = FALSE;
 
   pt_supervised_options_init (&options);
   for (int i = 1; i < argc; i++)
@@ -104,12 +107,14 @@ main (int    argc,
         threads = atoi (argv[++i]);
       else if (g_str_equal (argv[i], "--no-augment"))
         options.augment = FALSE;
+      else if (g_str_equal (argv[i], "--probes-only"))
+        probes_only = TRUE;
       else if (argv[i][0] != '-' && run_dir == NULL)
         run_dir = argv[i];
       else
         {
           fprintf (stderr, "usage: bench-supervised RUN_DIR [--labels F] [--steps N] [--seed S] "
-                   "[--threads T] [--no-augment]\n");
+                   "[--threads T] [--no-augment] [--probes-only]\n");
           return 2;
         }
     }
@@ -134,6 +139,14 @@ main (int    argc,
   rand_acc = probe_accuracy (run_dir, train, test, PT_FEATURES_RANDOM_INIT, subset, n_subset,
                              options.seed, &t_rand);
   fprintf (stderr, "ssl probe %.4f, random-init probe %.4f\n", ssl, rand_acc);
+  if (probes_only)
+    {
+      printf ("{\"run\": \"%s\", \"labels\": %g, \"n_labeled\": %d, \"threads\": %d, "
+              "\"ssl_probe_accuracy\": %.4f, \"ssl_probe_seconds\": %.1f, "
+              "\"random_init_probe_accuracy\": %.4f}\n",
+              run_dir, labels, n_subset, threads, ssl, t_ssl, rand_acc);
+      return 0;
+    }
 
   options.progress = on_progress_cb;
   t0 = now ();
