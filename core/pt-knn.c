@@ -78,7 +78,7 @@ pt_knn_index_get_data (const PtKnnIndex *index)
  * threshold. Columns arrive in increasing index order; a column enters only
  * if its similarity is above the threshold (chunks of 32 with no such value
  * are skipped with one vector compare of their maximum). When the buffer is full it is cut
- * to the best k by a quickselect, and the threshold becomes the k-th best
+ * to the best k by a quickselect on integer keys, and the threshold becomes the k-th best
  * value. Order: similarity decreasing, ties by increasing index; since a
  * later column has a larger index, a similarity equal to the threshold can
  * never beat the k-th best, so the strict compare is exact. */
@@ -90,66 +90,87 @@ pt_knn_index_get_data (const PtKnnIndex *index)
 typedef float KnnV8f __attribute__ ((vector_size (32)));
 typedef int KnnV8i __attribute__ ((vector_size (32)));
 
-typedef struct
-{
-  float v;
-  int   i;
-} KnnPair;
+/* A candidate as one integer key: the similarity's bits made
+ * order-preserving in the high half, the complemented index in the low
+ * half, so that a larger key is a better neighbour (larger similarity,
+ * then smaller index) and selection compares one integer. */
+typedef guint64 KnnKey;
 
-/* a before b: larger similarity, then smaller index */
-static inline gboolean
-pair_better (const KnnPair *a,
-             const KnnPair *b)
+static inline KnnKey
+key_make (float v,
+          int   i)
 {
-  return a->v > b->v || (a->v == b->v && a->i < b->i);
+  guint32 u;
+
+  v += 0.0f;   /* -0 and +0 are the same similarity */
+  memcpy (&u, &v, sizeof u);
+  u = (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+  return ((KnnKey) u << 32) | (guint32) ~(guint32) i;
+}
+
+static inline float
+key_value (KnnKey key)
+{
+  guint32 u = (guint32) (key >> 32);
+  float v;
+
+  u = (u & 0x80000000u) ? (u & 0x7fffffffu) : ~u;
+  memcpy (&v, &u, sizeof v);
+  return v;
+}
+
+static inline int
+key_index (KnnKey key)
+{
+  return (int) ~(guint32) key;
 }
 
 static int
-pair_cmp (gconstpointer a,
-          gconstpointer b)
+key_cmp_desc (gconstpointer a,
+              gconstpointer b)
 {
-  const KnnPair *x = a, *y = b;
+  KnnKey x = *(const KnnKey *) a, y = *(const KnnKey *) b;
 
-  return pair_better (x, y) ? -1 : pair_better (y, x) ? 1 : 0;
+  return x > y ? -1 : x < y ? 1 : 0;
 }
 
 static inline void
-pair_swap (KnnPair *a,
-           KnnPair *b)
+key_swap (KnnKey *a,
+          KnnKey *b)
 {
-  KnnPair t = *a;
+  KnnKey t = *a;
 
   *a = *b;
   *b = t;
 }
 
-/* Reorders p[0..n) so that p[0..k) are the k best (in any order) and
- * p[k - 1] is the k-th best. 0 < k <= n. */
+/* Reorders p[0..n) so that p[0..k) are the k best (largest) keys, in any
+ * order, and p[k - 1] is the k-th best. 0 < k <= n. */
 static void
-pair_select (KnnPair *p,
-             int      n,
-             int      k)
+key_select (KnnKey *p,
+            int     n,
+            int     k)
 {
   int lo = 0, hi = n - 1, target = k - 1;
 
   while (hi > lo)
     {
-      int mid = lo + (hi - lo) / 2, i, j;
-      KnnPair pivot;
+      int mid = lo + (hi - lo) / 2, i;
+      KnnKey pivot;
 
       /* median of three into p[hi] */
-      if (pair_better (&p[mid], &p[lo]))
-        pair_swap (&p[mid], &p[lo]);
-      if (pair_better (&p[hi], &p[lo]))
-        pair_swap (&p[hi], &p[lo]);
-      if (pair_better (&p[mid], &p[hi]))
-        pair_swap (&p[mid], &p[hi]);
+      if (p[mid] > p[lo])
+        key_swap (&p[mid], &p[lo]);
+      if (p[hi] > p[lo])
+        key_swap (&p[hi], &p[lo]);
+      if (p[mid] > p[hi])
+        key_swap (&p[mid], &p[hi]);
       pivot = p[hi];
       i = lo;
-      for (j = lo; j < hi; j++)
-        if (pair_better (&p[j], &pivot))
-          pair_swap (&p[i++], &p[j]);
-      pair_swap (&p[i], &p[hi]);
+      for (int j = lo; j < hi; j++)
+        if (p[j] > pivot)
+          key_swap (&p[i++], &p[j]);
+      key_swap (&p[i], &p[hi]);
       if (i == target)
         return;
       if (i < target)
@@ -161,7 +182,7 @@ pair_select (KnnPair *p,
 
 typedef struct
 {
-  KnnPair *buf;        /* cap entries */
+  KnnKey  *buf;        /* cap entries */
   int      count;
   float    threshold;  /* enter if sim > threshold */
 } KnnSelector;
@@ -170,9 +191,9 @@ static inline void
 selector_prune (KnnSelector *s,
                 int          k)
 {
-  pair_select (s->buf, s->count, k);
+  key_select (s->buf, s->count, k);
   s->count = k;
-  s->threshold = s->buf[k - 1].v;
+  s->threshold = key_value (s->buf[k - 1]);
 }
 
 /* Streams row[0..n) (columns first + c) through s. */
@@ -216,8 +237,7 @@ selector_scan (KnnSelector *s,
               mask &= mask - 1;
               if (first + u == skip)
                 continue;
-              s->buf[s->count].v = row[u];
-              s->buf[s->count].i = first + u;
+              s->buf[s->count] = key_make (row[u], first + u);
               if (++s->count == cap)
                 {
                   selector_prune (s, k);
@@ -242,8 +262,7 @@ selector_scan (KnnSelector *s,
       for (int u = c; u < c + 32; u++)
         if (row[u] > s->threshold && first + u != skip)
           {
-            s->buf[s->count].v = row[u];
-            s->buf[s->count].i = first + u;
+            s->buf[s->count] = key_make (row[u], first + u);
             if (++s->count == cap)
               selector_prune (s, k);
           }
@@ -252,8 +271,7 @@ selector_scan (KnnSelector *s,
   for (; c < n; c++)
     if (row[c] > s->threshold && first + c != skip)
       {
-        s->buf[s->count].v = row[c];
-        s->buf[s->count].i = first + c;
+        s->buf[s->count] = key_make (row[c], first + c);
         if (++s->count == cap)
           selector_prune (s, k);
       }
@@ -284,7 +302,7 @@ search_worker (int      begin,
   int cap = KNN_CAP_FACTOR * k + 16;
   g_autofree float *q = g_new (float, (gsize) KNN_QBLOCK * d);
   g_autofree float *scores = g_new (float, (gsize) KNN_QBLOCK * KNN_TILE);
-  g_autofree KnnPair *pairs = g_new (KnnPair, (gsize) KNN_QBLOCK * cap);
+  g_autofree KnnKey *pairs = g_new (KnnKey, (gsize) KNN_QBLOCK * cap);
   KnnSelector sel[KNN_QBLOCK];
 
   for (;;)
@@ -326,11 +344,11 @@ search_worker (int      begin,
           if (sel[r].count > k)
             selector_prune (&sel[r], k);
           m = sel[r].count;
-          qsort (sel[r].buf, m, sizeof (KnnPair), pair_cmp);
+          qsort (sel[r].buf, m, sizeof (KnnKey), key_cmp_desc);
           for (int j = 0; j < m; j++)
             {
-              oi[j] = sel[r].buf[j].i;
-              os[j] = sel[r].buf[j].v;
+              oi[j] = key_index (sel[r].buf[j]);
+              os[j] = key_value (sel[r].buf[j]);
             }
           for (int j = m; j < k; j++)
             {

@@ -194,6 +194,35 @@ typedef struct
   double      *loss;  /* n_chunks */
 } LogregJob;
 
+typedef int PtV8i __attribute__ ((vector_size (32)));
+
+#ifdef __clang__
+#define PT_SHUFFLE2(a, b, ...) __builtin_shufflevector (a, b, __VA_ARGS__)
+#else
+#define PT_SHUFFLE2(a, b, ...) __builtin_shuffle (a, b, (PtV8i) { __VA_ARGS__ })
+#endif
+
+/* The lane sums of v[0..8) (out[r]: sum of v[r]), by a
+ * transpose-and-add in three rounds instead of eight horizontal sums. */
+static inline __attribute__ ((always_inline)) void
+hsum8 (float       *out,
+       const PtV8f *v)
+{
+  PtV8f p[4], q[2], r;
+
+  for (int i = 0; i < 4; i++)
+    p[i] = PT_SHUFFLE2 (v[2 * i], v[2 * i + 1], 0, 8, 2, 10, 4, 12, 6, 14) +
+           PT_SHUFFLE2 (v[2 * i], v[2 * i + 1], 1, 9, 3, 11, 5, 13, 7, 15);
+  /* p[i] lanes: rows 2i, 2i+1 alternating, four partial sums each */
+  for (int i = 0; i < 2; i++)
+    q[i] = PT_SHUFFLE2 (p[2 * i], p[2 * i + 1], 0, 1, 8, 9, 4, 5, 12, 13) +
+           PT_SHUFFLE2 (p[2 * i], p[2 * i + 1], 2, 3, 10, 11, 6, 7, 14, 15);
+  /* q[i] lanes: rows 4i..4i+3, then the same rows again (two halves) */
+  r = PT_SHUFFLE2 (q[0], q[1], 0, 1, 2, 3, 8, 9, 10, 11) +
+      PT_SHUFFLE2 (q[0], q[1], 4, 5, 6, 7, 12, 13, 14, 15);
+  memcpy (out, &r, sizeof r);
+}
+
 /* Rows are taken LOGREG_ROWS at a time so that every weight vector loaded
  * serves all of them in the forward pass, and every gradient accumulator
  * loaded takes all their contributions in the backward pass. */
@@ -251,9 +280,14 @@ logreg_chunk_body (LogregJob *job, int ch, float *acc, float *xrow)
                   s8[r] += va * vb;
                 }
             }
-          for (int r = 0; r < LOGREG_ROWS; r++)
-            z[r][c] = ((s8[r][0] + s8[r][1]) + (s8[r][2] + s8[r][3])) +
-                      ((s8[r][4] + s8[r][5]) + (s8[r][6] + s8[r][7])) + job->bias[c];
+          {
+            float sums[8];
+
+            hsum8 (sums, s8);
+
+            for (int r = 0; r < LOGREG_ROWS; r++)
+              z[r][c] = sums[r] + job->bias[c];
+          }
         }
       for (int r = 0; r < LOGREG_ROWS; r++)
         {
