@@ -19,7 +19,7 @@
 #include "pt-threads.h"
 
 static const PtEvalKind kinds[] = {
-  PT_EVAL_KIND_SSL, PT_EVAL_KIND_RAW_PIXELS, PT_EVAL_KIND_RANDOM_INIT,
+  PT_EVAL_KIND_SSL, PT_EVAL_KIND_RAW_PIXELS, PT_EVAL_KIND_RANDOM_INIT, PT_EVAL_KIND_SUPERVISED,
 };
 
 /* "0.1" or "10%" is a fraction; a whole number above 1 is per class. */
@@ -85,6 +85,7 @@ parse_curve (const char *text,
 /* Runs and prints the label-efficiency curve of every kind; saves it. */
 static gboolean
 run_curves (PtRunEval              *ev,
+            guint                   n_kinds,
             const PtRunEvalOptions *options,
             const int              *points,
             int                     n_points,
@@ -103,7 +104,7 @@ run_curves (PtRunEval              *ev,
   for (int i = 0; i < n_points; i++)
     per_class[i] = points[i] > 0 ? MIN (points[i], (int) max_count) : (int) max_count;
 
-  for (guint k = 0; k < G_N_ELEMENTS (kinds) && ok; k++)
+  for (guint k = 0; k < n_kinds && ok; k++)
     {
       curves[kinds[k]] = pt_run_eval_curve (ev, kinds[k], options, NULL, per_class, n_points, NULL, error);
       if (curves[kinds[k]] == NULL)
@@ -115,13 +116,13 @@ run_curves (PtRunEval              *ev,
         {
           printf (_("Label efficiency (linear probe / kNN, top-1 %%):\n"));
           printf ("%-10s", _("labels"));
-          for (guint k = 0; k < G_N_ELEMENTS (kinds); k++)
+          for (guint k = 0; k < n_kinds; k++)
             printf ("  %-20s", pt_eval_kind_to_string (kinds[k]));
           printf ("\n");
           for (int i = 0; i < n_points; i++)
             {
               printf ("%-10d", curves[kinds[0]][i].n_labeled);
-              for (guint k = 0; k < G_N_ELEMENTS (kinds); k++)
+              for (guint k = 0; k < n_kinds; k++)
                 printf ("  %6.2f / %6.2f       ", 100.0 * curves[kinds[k]][i].probe_accuracy,
                         100.0 * curves[kinds[k]][i].knn_accuracy);
               printf ("\n");
@@ -144,7 +145,8 @@ pt_cli_probe_main (int    argc,
   int knn_k = PT_KNN_DEFAULT_K, threads = 0;
   double knn_t = PT_KNN_DEFAULT_T, c = 0;
   gint64 seed = 0;
-  gboolean json = FALSE, projection = FALSE;
+  gboolean json = FALSE, projection = FALSE, no_supervised = FALSE;
+  int supervised_steps = 0;
   g_autofree char *curve = NULL;
   g_autofree char *curve_path = NULL;
   g_autoptr(GOptionContext) context = NULL;
@@ -166,6 +168,8 @@ pt_cli_probe_main (int    argc,
     { "projection", 0, 0, G_OPTION_ARG_NONE, &projection, N_("Evaluate the projector’s output instead of the backbone’s"), NULL },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, N_("Seed of the labeled subset and the validation split (default 0)"), N_("S") },
     { "threads", 0, 0, G_OPTION_ARG_INT, &threads, N_("Compute threads (default 1)"), N_("T") },
+    { "no-supervised", 0, 0, G_OPTION_ARG_NONE, &no_supervised, N_("Skip the supervised baseline (training the encoder from scratch on the labels)"), NULL },
+    { "supervised-steps", 0, 0, G_OPTION_ARG_INT, &supervised_steps, N_("Training steps of the supervised baseline (default: 30 passes over the labels, 300 to 1500 steps)"), N_("N") },
     { "curve", 0, 0, G_OPTION_ARG_STRING, &curve, N_("Also the label-efficiency curve at these labels per class, e.g. 5,10,100,all"), N_("LIST") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print the results as JSON"), NULL },
     { NULL }
@@ -193,6 +197,8 @@ pt_cli_probe_main (int    argc,
     return pt_cli_usage_error ("probe", _("--seed must not be negative"));
   if (threads < 0 || threads > 256)
     return pt_cli_usage_error ("probe", _("--threads must be between 1 and 256"));
+  if (supervised_steps < 0 || supervised_steps > 1000000)
+    return pt_cli_usage_error ("probe", _("--supervised-steps must be between 1 and 1000000"));
   if (curve != NULL && !parse_curve (curve, curve_points, &n_curve))
     return pt_cli_usage_error ("probe", _("--curve must be a comma-separated list of up to 16 whole numbers of labels per class, or “all”"));
   if (threads > 0)
@@ -217,6 +223,7 @@ pt_cli_probe_main (int    argc,
   options.knn_t = knn_t;
   options.c = c;
   options.projection = projection;
+  options.supervised_steps = supervised_steps;
   g_free (pt_run_eval_subset (ev, &options, &n_sub));
   if (n_sub < 2)
     {
@@ -227,6 +234,8 @@ pt_cli_probe_main (int    argc,
 
   for (guint k = 0; k < G_N_ELEMENTS (kinds); k++)
     {
+      if (kinds[k] == PT_EVAL_KIND_SUPERVISED && no_supervised)
+        break;
       results[k] = pt_run_eval_kind (ev, kinds[k], &options, NULL, &error);
       if (results[k] == NULL)
         {
@@ -260,7 +269,7 @@ pt_cli_probe_main (int    argc,
       goto out;
     }
   if (n_curve > 0 &&
-      !run_curves (ev, &options, curve_points, n_curve, json, &curve_path, &error))
+      !run_curves (ev, n_done, &options, curve_points, n_curve, json, &curve_path, &error))
     {
       status = pt_cli_report_error ("probe", error);
       goto out;
@@ -277,7 +286,10 @@ pt_cli_probe_main (int    argc,
 
           json_object_set_double_member (o, "linear", results[k]->linear->accuracy);
           json_object_set_double_member (o, "knn", results[k]->knn->accuracy);
-          json_object_set_double_member (o, "C", results[k]->linear->c);
+          if (isfinite (results[k]->linear->c))
+            json_object_set_double_member (o, "C", results[k]->linear->c);
+          if (results[k]->train_steps > 0)
+            json_object_set_int_member (o, "steps", results[k]->train_steps);
         }
       json_object_set_string_member (json_node_get_object (brief), "file", path);
       if (curve_path != NULL)

@@ -2,8 +2,9 @@
  * classifier (InstDisc / DINO convention: the k most similar training items
  * vote for their class with weight exp(sim / T); k = 20, T = 0.07).
  *
- * Similarities come from cblas_sgemm over blocks of queries against the
- * L2-normalized training features. A PtKnnCache keeps the top neighbours
+ * Similarities come from single-threaded sgemm tiles (blocks of queries
+ * against blocks of the L2-normalized training features), each streamed
+ * through a per-query top-k selector while still in cache. A PtKnnCache keeps the top neighbours
  * (200 by default) of every query, so that a change of k or T re-scores
  * without recomputing any similarity.
  */
@@ -44,8 +45,11 @@ const float *pt_knn_index_get_data (const PtKnnIndex *index);
  * cosine-similar items, decreasing, into idx and sim (n_queries x k).
  * exclude (n_queries, may be NULL): an item index to skip per query (the
  * query itself when querying the index with its own items; -1 for none).
- * Fewer than k items: the tail is idx -1, sim -INF. Returns FALSE only when
- * cancelled. */
+ * Fewer than k items: the tail is idx -1, sim -INF. Order: similarity
+ * decreasing, equal similarities by increasing item index (so of tied items
+ * at the k-th place the lowest indices are kept); a NaN similarity is never
+ * a neighbour. Threads over query blocks (pt_threads_get ()); the result
+ * does not depend on the thread count. Returns FALSE only when cancelled. */
 gboolean     pt_knn_index_search   (const PtKnnIndex *index,
                                     const float      *queries,
                                     int               n_queries,

@@ -194,6 +194,40 @@ typedef struct
   double      *loss;  /* n_chunks */
 } LogregJob;
 
+typedef int PtV8i __attribute__ ((vector_size (32)));
+
+#ifdef __clang__
+#define PT_SHUFFLE2(a, b, ...) __builtin_shufflevector (a, b, __VA_ARGS__)
+#else
+#define PT_SHUFFLE2(a, b, ...) __builtin_shuffle (a, b, (PtV8i) { __VA_ARGS__ })
+#endif
+
+/* The lane sums of v[0..8) (out[r]: sum of v[r]), by a
+ * transpose-and-add in three rounds instead of eight horizontal sums. */
+static inline __attribute__ ((always_inline)) void
+hsum8 (float       *out,
+       const PtV8f *v)
+{
+  PtV8f p[4], q[2], r;
+
+  for (int i = 0; i < 4; i++)
+    p[i] = PT_SHUFFLE2 (v[2 * i], v[2 * i + 1], 0, 8, 2, 10, 4, 12, 6, 14) +
+           PT_SHUFFLE2 (v[2 * i], v[2 * i + 1], 1, 9, 3, 11, 5, 13, 7, 15);
+  /* p[i] lanes: rows 2i, 2i+1 alternating, four partial sums each */
+  for (int i = 0; i < 2; i++)
+    q[i] = PT_SHUFFLE2 (p[2 * i], p[2 * i + 1], 0, 1, 8, 9, 4, 5, 12, 13) +
+           PT_SHUFFLE2 (p[2 * i], p[2 * i + 1], 2, 3, 10, 11, 6, 7, 14, 15);
+  /* q[i] lanes: rows 4i..4i+3, then the same rows again (two halves) */
+  r = PT_SHUFFLE2 (q[0], q[1], 0, 1, 2, 3, 8, 9, 10, 11) +
+      PT_SHUFFLE2 (q[0], q[1], 4, 5, 6, 7, 12, 13, 14, 15);
+  memcpy (out, &r, sizeof r);
+}
+
+/* Rows are taken LOGREG_ROWS at a time so that every weight vector loaded
+ * serves all of them in the forward pass, and every gradient accumulator
+ * loaded takes all their contributions in the backward pass. */
+#define LOGREG_ROWS 8
+
 static inline __attribute__ ((always_inline)) void
 logreg_chunk_body (LogregJob *job, int ch, float *acc, float *xrow)
 {
@@ -204,59 +238,114 @@ logreg_chunk_body (LogregJob *job, int ch, float *acc, float *xrow)
   double *db = job->db + (gsize) ch * k;
   double loss = 0.0;
   int pending = 0;
-  float z[LOGREG_MAX_CLASSES];
+  float z[LOGREG_ROWS][LOGREG_MAX_CLASSES] = { { 0 } };
+  const float *xr[LOGREG_ROWS];
 
-  for (int i = begin; i < end; i++)
+  for (int i0 = begin; i0 < end; i0 += LOGREG_ROWS)
     {
-      int y = job->labels[i];
-      float zmax = -INFINITY;
+      int nr = MIN (LOGREG_ROWS, end - i0);
 
-      memcpy (xrow, job->x + (gsize) i * d, sizeof (float) * d);
+      /* Row pointers; rows past the end (and rows whose width is not a
+       * multiple of 8) go through xrow, zero-padded. */
+      for (int r = 0; r < LOGREG_ROWS; r++)
+        {
+          float *pad = xrow + (gsize) r * dp;
+
+          if (r < nr && d == dp)
+            xr[r] = job->x + (gsize) (i0 + r) * d;
+          else
+            {
+              if (r < nr)
+                memcpy (pad, job->x + (gsize) (i0 + r) * d, sizeof (float) * d);
+              else
+                memset (pad, 0, sizeof (float) * dp);
+              xr[r] = pad;
+            }
+        }
       for (int c = 0; c < k; c++)
         {
           const float *wc = job->wt + (gsize) c * dp;
-          PtV8f s8 = { 0 };
+          PtV8f s8[LOGREG_ROWS] = { { 0 } };
+
           for (int j = 0; j < dp; j += 8)
             {
-              PtV8f va, vb;
-              memcpy (&va, xrow + j, sizeof va);
+              PtV8f vb;
+
               memcpy (&vb, wc + j, sizeof vb);
-              s8 += va * vb;
+              for (int r = 0; r < LOGREG_ROWS; r++)
+                {
+                  PtV8f va;
+
+                  memcpy (&va, xr[r] + j, sizeof va);
+                  s8[r] += va * vb;
+                }
             }
-          float s = ((s8[0] + s8[1]) + (s8[2] + s8[3])) + ((s8[4] + s8[5]) + (s8[6] + s8[7]));
-          z[c] = s + job->bias[c];
-          zmax = MAX (zmax, z[c]);
+          {
+            float sums[8];
+
+            hsum8 (sums, s8);
+
+            for (int r = 0; r < LOGREG_ROWS; r++)
+              z[r][c] = sums[r] + job->bias[c];
+          }
         }
-      float zy = z[y] - zmax;
-      float sum = 0.0f;
-      for (int c = 0; c < k; c++)
+      for (int r = 0; r < LOGREG_ROWS; r++)
         {
-          z[c] = expf (z[c] - zmax);
-          sum += z[c];
+          float zmax = -INFINITY, zy, sum = 0.0f, inv;
+          int y;
+
+          if (r >= nr)
+            {
+              for (int c = 0; c < k; c++)
+                z[r][c] = 0.0f;   /* no gradient from padding rows */
+              continue;
+            }
+          y = job->labels[i0 + r];
+          for (int c = 0; c < k; c++)
+            zmax = MAX (zmax, z[r][c]);
+          zy = z[r][y] - zmax;
+          for (int c = 0; c < k; c++)
+            {
+              z[r][c] = expf (z[r][c] - zmax);
+              sum += z[r][c];
+            }
+          /* log-sum-exp - z_y on shifted logits: no overflow, no log (0). */
+          loss += logf (sum) - zy;
+          inv = 1.0f / sum;
+          for (int c = 0; c < k; c++)
+            {
+              z[r][c] = z[r][c] * inv - (c == y ? 1.0f : 0.0f);   /* dlogits */
+              db[c] += z[r][c];
+            }
         }
-      /* log-sum-exp - z_y on shifted logits: no overflow, no log (0). */
-      loss += logf (sum) - zy;
       if (!job->want_grad)
         continue;
 
-      float inv = 1.0f / sum;
       for (int c = 0; c < k; c++)
         {
-          float g = z[c] * inv - (c == y ? 1.0f : 0.0f);
-          PtV8f g8 = { g, g, g, g, g, g, g, g };
           float *ac = acc + (gsize) c * dp;
-          db[c] += g;
+          float g[LOGREG_ROWS];
+
+          for (int r = 0; r < LOGREG_ROWS; r++)
+            g[r] = z[r][c];
           for (int j = 0; j < dp; j += 8)
             {
-              PtV8f vx, va;
-              memcpy (&vx, xrow + j, sizeof vx);
+              PtV8f va;
+
               memcpy (&va, ac + j, sizeof va);
-              va += g8 * vx;
+              for (int r = 0; r < LOGREG_ROWS; r++)
+                {
+                  PtV8f vx;
+
+                  memcpy (&vx, xr[r] + j, sizeof vx);
+                  va += g[r] * vx;
+                }
               memcpy (ac + j, &va, sizeof va);
             }
         }
       /* Float partial sums over a few hundred rows, then double. */
-      if (++pending == LOGREG_FLUSH_ROWS || i == end - 1)
+      pending += nr;
+      if (pending >= LOGREG_FLUSH_ROWS || i0 + nr == end)
         {
           for (gsize t = 0; t < (gsize) k * dp; t++)
             {
@@ -289,7 +378,7 @@ logreg_chunk_run (int chunk_begin, int chunk_end, gpointer data)
 {
   LogregJob *job = data;
   g_autofree float *acc = g_new0 (float, (gsize) job->k * job->dp);
-  g_autofree float *xrow = g_new0 (float, job->dp);
+  g_autofree float *xrow = g_new0 (float, (gsize) LOGREG_ROWS * job->dp);
 #ifdef LOGREG_HAVE_AVX2
   gboolean avx2 = __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma");
 #endif

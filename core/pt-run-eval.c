@@ -6,6 +6,7 @@
 
 #include "pt-atomic.h"
 #include "pt-run-eval.h"
+#include "pt-supervised.h"
 
 G_DEFINE_QUARK (pt-run-eval-error-quark, pt_run_eval_error)
 
@@ -279,6 +280,47 @@ evaluate_features (PtRunEval              *ev,
   return g_steal_pointer (&res);
 }
 
+/* The supervised baseline: the run's encoder trained from scratch with
+ * cross-entropy on the subset; "linear" is its own head's accuracy, the
+ * kNN runs on its features like every other kind's. */
+static PtRunEvalResult *
+supervised_kind (PtRunEval              *ev,
+                 const PtRunEvalOptions *options,
+                 const int              *subset,
+                 int                     n_sub,
+                 GCancellable           *cancellable,
+                 GError                **error)
+{
+  g_autoptr(PtSupervisedResult) sr = NULL;
+  PtSupervisedOptions so;
+  PtRunEvalResult *res;
+  PtEvalRecord *rec;
+
+  pt_supervised_options_init (&so);
+  so.n_steps = options->supervised_steps;
+  so.seed = options->seed;
+  so.progress = options->train_progress;
+  so.progress_data = options->train_progress_data;
+  sr = pt_supervised_run (ev->run_dir, ev->train, subset, n_sub, ev->test, &so, cancellable, error);
+  if (sr == NULL)
+    return NULL;
+  res = evaluate_features (ev, PT_EVAL_KIND_SUPERVISED, options, sr->train_features,
+                           sr->test_features, sr->dim, subset, n_sub, FALSE, cancellable, error);
+  if (res == NULL)
+    return NULL;
+  rec = pt_eval_record_new ("supervised");
+  rec->accuracy = sr->report->accuracy;
+  rec->n_train = n_sub;
+  rec->n_test = sr->report->n;
+  rec->seed = options->seed;
+  rec->report = pt_class_report_copy (sr->report);
+  set_features_name (rec, PT_EVAL_KIND_SUPERVISED, options);
+  res->linear = rec;
+  res->linear_pred = g_memdup2 (sr->pred, sizeof (int) * (gsize) sr->n_test);
+  res->train_steps = sr->n_steps;
+  return res;
+}
+
 PtRunEvalResult *
 pt_run_eval_kind (PtRunEval              *ev,
                   PtEvalKind              kind,
@@ -306,11 +348,7 @@ pt_run_eval_kind (PtRunEval              *ev,
     }
 
   if (kind == PT_EVAL_KIND_SUPERVISED)
-    {
-      g_set_error (error, PT_RUN_EVAL_ERROR, PT_RUN_EVAL_ERROR_UNSUPPORTED,
-                   _("The supervised baseline is not available in this build."));
-      return NULL;
-    }
+    return supervised_kind (ev, options, subset, n_sub, cancellable, error);
 
   if (!features_for (ev, kind, options, &train_x, &test_x, &d, &step, cancellable, error))
     return NULL;
@@ -386,9 +424,37 @@ pt_run_eval_curve (PtRunEval              *ev,
 
   if (kind == PT_EVAL_KIND_SUPERVISED)
     {
-      g_set_error (error, PT_RUN_EVAL_ERROR, PT_RUN_EVAL_ERROR_UNSUPPORTED,
-                   _("The supervised baseline is not available in this build."));
-      return NULL;
+      /* One training per point: the baseline only ever sees its labels. */
+      g_autofree PtLabelCurvePoint *points = g_new0 (PtLabelCurvePoint, n_points);
+
+      for (int i = 0; i < n_points; i++)
+        {
+          PtRunEvalOptions po = *options;
+          g_autofree int *subset = NULL;
+          g_autoptr(PtRunEvalResult) r = NULL;
+          int n_sub = 0;
+
+          po.label_fraction = fractions != NULL ? fractions[i] : 0;
+          po.per_class = fractions != NULL ? 0 : per_class[i];
+          subset = pt_run_eval_subset (ev, &po, &n_sub);
+          if (n_sub < 2)
+            {
+              g_set_error (error, PT_RUN_EVAL_ERROR, PT_RUN_EVAL_ERROR_TOO_FEW,
+                           _("Only %d labeled training images in “%s”: too few to evaluate."),
+                           n_sub, pt_dataset_get_spec (ev->train));
+              return NULL;
+            }
+          r = supervised_kind (ev, &po, subset, n_sub, cancellable, error);
+          if (r == NULL)
+            return NULL;
+          points[i].fraction = po.per_class > 0 ? 0 : po.label_fraction;
+          points[i].per_class = po.per_class;
+          points[i].n_labeled = n_sub;
+          points[i].probe_accuracy = r->linear->accuracy;
+          points[i].probe_c = NAN;
+          points[i].knn_accuracy = r->knn->accuracy;
+        }
+      return g_steal_pointer (&points);
     }
   if (!features_for (ev, kind, options, &train_x, &test_x, &d, &step, cancellable, error))
     return NULL;

@@ -108,6 +108,7 @@ typedef struct
   int            n_test;
   int           *linear_pred;   /* n_test predictions of the probe, or NULL */
   int           *knn_pred;      /* n_test predictions of the kNN at its k and t, or NULL */
+  int            train_steps;   /* supervised: steps trained (0 otherwise) */
 } PtRunEvalResult;
 
 /* Features of kind, then the probe and kNN. Runs on any thread (one call

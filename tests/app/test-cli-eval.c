@@ -55,7 +55,8 @@ assert_accuracy (JsonObject *o,
 static void
 test_probe (void)
 {
-  PtCliResult r = pt_test_run_cli ("probe", run_dir, "--labels", "20", "--c", "1", "--json", NULL);
+  PtCliResult r = pt_test_run_cli ("probe", run_dir, "--labels", "20", "--c", "1", "--no-supervised",
+                                   "--json", NULL);
   g_auto(GStrv) lines = NULL;
   g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(JsonParser) file_parser = json_parser_new ();
@@ -123,7 +124,7 @@ static void
 test_probe_curve (void)
 {
   PtCliResult r = pt_test_run_cli ("probe", run_dir, "--labels", "20", "--c", "1", "--curve", "5,20",
-                                   "--json", NULL);
+                                   "--no-supervised", "--json", NULL);
   g_autoptr(JsonParser) parser = json_parser_new ();
   g_autofree char *path = g_build_filename (run_dir, "eval", "label-curve.json", NULL);
   const char *kinds[] = { "ssl", "raw-pixels", "random-init" };
@@ -160,6 +161,40 @@ test_probe_curve (void)
   pt_cli_result_clear (&r);
 }
 
+/* The supervised baseline: the same encoder trained on the labels only,
+ * a row of its own, its head's accuracy as "linear". */
+static void
+test_probe_supervised (void)
+{
+  PtCliResult r = pt_test_run_cli ("probe", run_dir, "--labels", "10", "--supervised-steps", "30",
+                                   "--json", NULL);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonParser) file_parser = json_parser_new ();
+  g_autofree char *path = g_build_filename (run_dir, "eval", "probe.json", NULL);
+  g_auto(GStrv) lines = NULL;
+  JsonObject *o, *sup, *lin;
+
+  g_assert_cmpint (r.status, ==, 0);
+  lines = g_strsplit (g_strchomp (r.out), "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 5);
+  o = parse (parser, lines[3]);
+  g_assert_cmpstr (json_object_get_string_member (o, "features"), ==, "supervised");
+  assert_accuracy (o, "linear");
+  o = parse (parser, lines[4]);
+  sup = json_object_get_object_member (json_object_get_object_member (o, "results"), "supervised");
+  g_assert_nonnull (sup);
+  g_assert_cmpint (json_object_get_int_member (sup, "steps"), ==, 30);
+  g_assert_false (json_object_has_member (sup, "C"));
+  pt_cli_result_clear (&r);
+
+  g_assert_true (json_parser_load_from_file (file_parser, path, NULL));
+  lin = json_object_get_object_member (json_object_get_object_member (json_object_get_object_member (
+          json_node_get_object (json_parser_get_root (file_parser)), "results"), "supervised"), "linear");
+  g_assert_cmpstr (json_object_get_string_member (lin, "kind"), ==, "supervised");
+  g_assert_cmpint (json_object_get_int_member (lin, "n_train"), ==, 100);
+  g_assert_true (json_object_has_member (lin, "confusion"));
+}
+
 static void
 test_probe_errors (void)
 {
@@ -171,6 +206,7 @@ test_probe_errors (void)
     { "probe", run_dir, "--knn-k", "0" },
     { "probe", run_dir, "--knn-t", "-1" },
     { "probe", run_dir, "extra", NULL },
+    { "probe", run_dir, "--supervised-steps", "-1" },
   };
   PtCliResult r;
 
@@ -356,6 +392,7 @@ main (int   argc,
 
   g_test_add_func ("/app/cli-eval/probe", test_probe);
   g_test_add_func ("/app/cli-eval/probe-curve", test_probe_curve);
+  g_test_add_func ("/app/cli-eval/probe-supervised", test_probe_supervised);
   g_test_add_func ("/app/cli-eval/probe-errors", test_probe_errors);
   g_test_add_func ("/app/cli-eval/embed", test_embed);
   g_test_add_func ("/app/cli-eval/export", test_export);

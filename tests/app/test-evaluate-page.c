@@ -63,7 +63,7 @@ cli_probe (JsonParser *parser,
            const char *t)
 {
   PtCliResult r = pt_test_run_cli ("probe", run_dir, "--labels", "20", "--knn-k", k, "--knn-t", t,
-                                   "--json", NULL);
+                                   "--no-supervised", "--json", NULL);
   g_autoptr(GError) error = NULL;
   const char *last;
 

@@ -180,6 +180,82 @@ test_knn_neighbours (void)
   g_assert_true (isinf (sim[3]) && sim[3] < 0);
 }
 
+/* Random data full of exact ties (each training row is one of 150 base
+ * vectors, so many items share a similarity), over several query blocks
+ * and index tiles: the result is the brute-force top k, sorted by
+ * similarity then index, and of tied items the lowest indices are kept;
+ * one and two threads give the same bits. */
+static void
+test_knn_ties (void)
+{
+  const int n = 3000, nq = 300, d = 12, n_base = 150, k = 200;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (17);
+  g_autofree float *base = g_new (float, n_base * d);
+  g_autofree float *x = g_new (float, n * d);
+  g_autofree int *which = g_new (int, n);
+  g_autofree float *xq = g_new (float, nq * d);
+  g_autofree int *exclude = g_new (int, nq);
+  g_autofree int *idx1 = g_new (int, nq * k), *idx2 = g_new (int, nq * k);
+  g_autofree float *sim1 = g_new (float, nq * k), *sim2 = g_new (float, nq * k);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PtKnnIndex) index = NULL;
+
+  for (int i = 0; i < n_base * d; i++)
+    base[i] = (float) gauss (rand);
+  for (int i = 0; i < n; i++)
+    {
+      which[i] = g_rand_int_range (rand, 0, n_base);
+      memcpy (x + i * d, base + which[i] * d, d * sizeof (float));
+    }
+  for (int i = 0; i < nq * d; i++)
+    xq[i] = (float) gauss (rand);
+  for (int q = 0; q < nq; q++)
+    exclude[q] = q % 3 == 0 ? g_rand_int_range (rand, 0, n) : -1;
+  index = pt_knn_index_new (x, n, d);
+
+  pt_threads_set (1);
+  g_assert_true (pt_knn_index_search (index, xq, nq, k, exclude, idx1, sim1, NULL, &error));
+  g_assert_no_error (error);
+  pt_threads_set (2);
+  g_assert_true (pt_knn_index_search (index, xq, nq, k, exclude, idx2, sim2, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpmem (idx1, nq * k * sizeof (int), idx2, nq * k * sizeof (int));
+  g_assert_cmpmem (sim1, nq * k * sizeof (float), sim2, nq * k * sizeof (float));
+
+  for (int q = 0; q < nq; q++)
+    {
+      const int *qi = idx2 + q * k;
+      const float *qs = sim2 + q * k;
+      g_autofree Pair *ref = brute_force (x, n, xq + q * d, d);
+      g_autofree gboolean *in = g_new0 (gboolean, n);
+      int r = 0;
+
+      for (int j = 0; j < k; j++)
+        {
+          g_assert_cmpint (qi[j], >=, 0);
+          g_assert_cmpint (qi[j], <, n);
+          g_assert_cmpint (qi[j], !=, exclude[q]);
+          g_assert_false (in[qi[j]]);
+          in[qi[j]] = TRUE;
+          if (j > 0)
+            g_assert_true (qs[j - 1] > qs[j] || (qs[j - 1] == qs[j] && qi[j - 1] < qi[j]));
+        }
+      for (int j = 0; j < k; j++)
+        {
+          /* the true top k by value (brute force in double, the excluded item skipped) */
+          if (ref[r].idx == exclude[q])
+            r++;
+          g_assert_cmpfloat (fabs (qs[j] - ref[r].sim), <=, 1e-5);
+          r++;
+        }
+      for (int j = 0; j < k; j++)
+        for (int a = 0; a < qi[j]; a++)
+          /* a lower-index duplicate of a kept item is kept too */
+          if (which[a] == which[qi[j]] && a != exclude[q])
+            g_assert_true (in[a]);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -188,5 +264,6 @@ main (int argc, char **argv)
   g_test_add_func ("/core/knn/brute-force", test_knn_brute_force);
   g_test_add_func ("/core/knn/clusters", test_knn_clusters);
   g_test_add_func ("/core/knn/neighbours", test_knn_neighbours);
+  g_test_add_func ("/core/knn/ties", test_knn_ties);
   return g_test_run ();
 }
