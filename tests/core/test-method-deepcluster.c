@@ -11,11 +11,14 @@
 #include "pt-train-spec.h"
 #include "pt-trainer.h"
 
-/* observed at this setting: kNN 0.112 -> 0.133 (+2.1 points); required: +1
- * (k-means assignments make this run sensitive to float round-off: an engine
- * change moved the 200-step, recluster-every-50 variant from +3.3 to +0.3) */
+/* Margin. Observed at this setting: kNN 0.112 -> 0.133 (+2.1 points) on the
+ * 1000 test queries; 113 turned right, 92 wrong: paired z = 1.47 (see
+ * pt-test-ssl.h). Required: +1 point and z >= 1.0. Weak evidence, and
+ * k-means assignments make this run sensitive to float round-off: an
+ * engine change moved the 200-step, recluster-every-50 variant from +3.3 to
+ * +0.3. */
 static const PtTestSslRun run = { "deepcluster", 32, 8, 300, 0, 0.01, 0.0,
-                                  { "base_lr", "recluster_every", NULL }, { 0.5, 100 } };
+                                  { "base_lr", "recluster_every", NULL }, { 0.5, 100 }, 1.0 };
 
 static const PtTestSslRun small_run = { "deepcluster", 16, 8, 2, 0, 0.0, 0.0, { "clusters", NULL }, { 4 } };
 
