@@ -1084,6 +1084,13 @@ select_run (PtEvaluatePage *self,
   set_busy (self, FALSE);
   if (dir == NULL)
     return;
+  {
+    gboolean proj = pt_features_run_has_projection (dir);
+
+    if (!proj)
+      gtk_drop_down_set_selected (self->layer_dropdown, 0);
+    gtk_widget_set_sensitive (GTK_WIDGET (self->layer_dropdown), proj);
+  }
   load_saved (self);
   pt_evaluate_page_show_results (self);
   if (self->results[PT_EVAL_KIND_SSL] == NULL && self->n_curve_points == 0)
@@ -1536,6 +1543,21 @@ pt_evaluate_page_set_labels (PtEvaluatePage *self,
     }
   else
     gtk_drop_down_set_selected (self->labels_dropdown, fraction <= 0.011 ? 2 : fraction <= 0.11 ? 1 : 0);
+}
+
+void
+pt_evaluate_page_set_projection (PtEvaluatePage *self,
+                                 gboolean        projection)
+{
+  g_return_if_fail (PT_IS_EVALUATE_PAGE (self));
+  gtk_drop_down_set_selected (self->layer_dropdown, projection ? 1 : 0);
+}
+
+gboolean
+pt_evaluate_page_get_projection_available (PtEvaluatePage *self)
+{
+  g_return_val_if_fail (PT_IS_EVALUATE_PAGE (self), FALSE);
+  return gtk_widget_get_sensitive (GTK_WIDGET (self->layer_dropdown));
 }
 
 void

@@ -31,6 +31,11 @@ void      pt_evaluate_page_set_compare   (PtEvaluatePage *self,
 void      pt_evaluate_page_set_labels    (PtEvaluatePage *self,
                                           double          fraction,
                                           int             per_class);
+/* The projector's features instead of the backbone's. */
+void      pt_evaluate_page_set_projection (PtEvaluatePage *self,
+                                           gboolean        projection);
+/* Whether the selected run's method has a projector. */
+gboolean  pt_evaluate_page_get_projection_available (PtEvaluatePage *self);
 void      pt_evaluate_page_set_supervised (PtEvaluatePage *self,
                                            gboolean        supervised);
 /* Starts the evaluation / the label curve (as the buttons do). */

@@ -53,6 +53,14 @@ fill_images (float                 *out,
     }
 }
 
+static float *extract_layer (PtMethod              *method,
+                             PtDataset             *dataset,
+                             const PtNormalization *norm,
+                             PtFeatureLayer         layer,
+                             int                   *dim,
+                             GCancellable          *cancellable,
+                             GError               **error);
+
 float *
 pt_features_extract (PtMethod              *method,
                      PtDataset             *dataset,
@@ -61,14 +69,28 @@ pt_features_extract (PtMethod              *method,
                      GCancellable          *cancellable,
                      GError               **error)
 {
+  g_return_val_if_fail (method != NULL && PT_IS_DATASET (dataset) && dim != NULL, NULL);
+
+  return extract_layer (method, dataset, norm, PT_FEATURE_LAYER_BACKBONE, dim,
+                        cancellable, error);
+}
+
+static float *
+extract_layer (PtMethod              *method,
+               PtDataset             *dataset,
+               const PtNormalization *norm,
+               PtFeatureLayer         layer,
+               int                   *dim,
+               GCancellable          *cancellable,
+               GError               **error)
+{
   const PtMethodConfig *config;
   guint n;
   int d;
   gsize image_size;
   g_autofree float *images = NULL;
   g_autofree float *features = NULL;
-
-  g_return_val_if_fail (method != NULL && PT_IS_DATASET (dataset) && dim != NULL, NULL);
+  gboolean projection = layer == PT_FEATURE_LAYER_PROJECTION;
 
   config = pt_method_get_config (method);
   if (config->channels != pt_dataset_get_channels (dataset) ||
@@ -83,7 +105,13 @@ pt_features_extract (PtMethod              *method,
       return NULL;
     }
   n = pt_dataset_get_n_images (dataset);
-  d = pt_method_get_feature_dim (method);
+  d = projection ? pt_method_get_projection_dim (method) : pt_method_get_feature_dim (method);
+  if (projection && d <= 0)
+    {
+      g_set_error (error, PT_METHOD_ERROR, PT_METHOD_ERROR_UNSUPPORTED,
+                   _("The method %s has no projection head."), pt_method_get_title (method));
+      return NULL;
+    }
   image_size = pt_dataset_get_image_size (dataset);
   images = g_new (float, (gsize) CHUNK * image_size);
   features = g_new (float, (gsize) MAX (n, 1) * d);
@@ -94,7 +122,11 @@ pt_features_extract (PtMethod              *method,
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         return NULL;
       fill_images (images, dataset, first, count, norm);
-      if (!pt_method_embed (method, images, (int) count, features + (gsize) first * d, error))
+      if (!(projection
+            ? pt_method_embed_projection (method, images, (int) count,
+                                          features + (gsize) first * d, error)
+            : pt_method_embed (method, images, (int) count,
+                               features + (gsize) first * d, error)))
         return NULL;
     }
   *dim = d;
@@ -180,6 +212,32 @@ pt_features_for_run (const char    *run_dir,
                      GCancellable  *cancellable,
                      GError       **error)
 {
+  return pt_features_for_run_layer (run_dir, dataset, kind, PT_FEATURE_LAYER_BACKBONE, dim,
+                                    step, cached, cancellable, error);
+}
+
+gboolean
+pt_features_run_has_projection (const char *run_dir)
+{
+  g_autoptr(PtMethod) method = NULL;
+
+  g_return_val_if_fail (run_dir != NULL, FALSE);
+
+  method = pt_features_load_method (run_dir, PT_FEATURES_RANDOM_INIT, NULL, NULL, NULL);
+  return method != NULL && pt_method_has_projection (method);
+}
+
+float *
+pt_features_for_run_layer (const char     *run_dir,
+                           PtDataset      *dataset,
+                           PtFeatureKind   kind,
+                           PtFeatureLayer  layer,
+                           int            *dim,
+                           guint64        *step,
+                           gboolean       *cached,
+                           GCancellable   *cancellable,
+                           GError        **error)
+{
   g_autoptr(PtMethod) method = NULL;
   g_autofree char *eval_dir = NULL;
   g_autofree char *name = NULL;
@@ -188,9 +246,12 @@ pt_features_for_run (const char    *run_dir,
   PtNormalization norm;
   guint64 ckpt_step = 0;
   guint n;
-  int d = 0;
+  int d = 0, want;
+  gboolean projection = layer == PT_FEATURE_LAYER_PROJECTION;
 
   g_return_val_if_fail (run_dir != NULL && PT_IS_DATASET (dataset) && dim != NULL, NULL);
+  g_return_val_if_fail (layer == PT_FEATURE_LAYER_BACKBONE ||
+                        layer == PT_FEATURE_LAYER_PROJECTION, NULL);
 
   if (cached != NULL)
     *cached = FALSE;
@@ -202,14 +263,24 @@ pt_features_for_run (const char    *run_dir,
   method = pt_features_load_method (run_dir, kind, &norm, &ckpt_step, error);
   if (method == NULL)
     return NULL;
+  if (projection && !pt_method_has_projection (method))
+    {
+      g_set_error (error, PT_METHOD_ERROR, PT_METHOD_ERROR_UNSUPPORTED,
+                   _("The run in “%s” was trained with %s, which has no projection head: "
+                     "only its encoder’s features exist."),
+                   run_dir, pt_method_get_title (method));
+      return NULL;
+    }
+  want = projection ? pt_method_get_projection_dim (method) : pt_method_get_feature_dim (method);
   n = pt_dataset_get_n_images (dataset);
 
   eval_dir = g_build_filename (run_dir, "eval", NULL);
   if (kind == PT_FEATURES_TRAINED)
-    name = g_strdup_printf ("features-%s-step%llu.npy", split_name (dataset),
-                            (unsigned long long) ckpt_step);
+    name = g_strdup_printf ("features-%s%s-step%llu.npy", split_name (dataset),
+                            projection ? "-proj" : "", (unsigned long long) ckpt_step);
   else
-    name = g_strdup_printf ("features-%s-random.npy", split_name (dataset));
+    name = g_strdup_printf ("features-%s%s-random.npy", split_name (dataset),
+                            projection ? "-proj" : "");
   path = g_build_filename (eval_dir, name, NULL);
 
   if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
@@ -218,7 +289,7 @@ pt_features_for_run (const char    *run_dir,
       g_autoptr(GError) local = NULL;
 
       features = pt_npy_load_f32 (path, &rows, &cols, &local);
-      if (features != NULL && rows == n && cols == (guint64) pt_method_get_feature_dim (method))
+      if (features != NULL && rows == n && cols == (guint64) want)
         {
           *dim = (int) cols;
           if (step != NULL)
@@ -230,7 +301,7 @@ pt_features_for_run (const char    *run_dir,
       g_clear_pointer (&features, g_free);   /* stale or damaged: recompute */
     }
 
-  features = pt_features_extract (method, dataset, &norm, &d, cancellable, error);
+  features = extract_layer (method, dataset, &norm, layer, &d, cancellable, error);
   if (features == NULL)
     return NULL;
   if (g_mkdir_with_parents (eval_dir, 0755) != 0 ||

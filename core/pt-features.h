@@ -8,8 +8,10 @@
  * class created with the same configuration and seed but never trained.
  *
  * For a run directory, features are cached per checkpoint as
- * eval/features-<split>-step<N>.npy (random init: -random.npy), written
- * atomically and reused while the checkpoint step and the row count match.
+ * eval/features-<split>-step<N>.npy (random init: -random.npy; the
+ * projection head's: features-<split>-proj-step<N>.npy, -proj-random.npy),
+ * written atomically and reused while the checkpoint step and the row and
+ * column counts match.
  */
 #pragma once
 
@@ -26,6 +28,14 @@ typedef enum {
   PT_FEATURES_RANDOM_INIT,   /* the same encoder, untrained */
   PT_FEATURES_RAW_PIXELS,    /* the pixels themselves, scaled to [0, 1] */
 } PtFeatureKind;
+
+/* Which output of the encoder: the backbone (what pt_method_embed gives,
+ * the features SSL evaluations use) or the projection head the loss sees
+ * (pt_method_embed_projection; SimCLR, MoCo and SwAV have one). */
+typedef enum {
+  PT_FEATURE_LAYER_BACKBONE,
+  PT_FEATURE_LAYER_PROJECTION,
+} PtFeatureLayer;
 
 /* "ssl", "random-init", "raw-pixels" */
 const char *pt_feature_kind_to_string (PtFeatureKind kind);
@@ -62,6 +72,24 @@ float      *pt_features_for_run      (const char            *run_dir,
                                       gboolean              *cached,
                                       GCancellable          *cancellable,
                                       GError               **error);
+
+/* The same for a chosen layer. pt_features_for_run is layer BACKBONE.
+ * PROJECTION features are cached apart (eval/features-<split>-proj-...);
+ * raw pixels ignore the layer; a run whose method has no projection head
+ * fails with PT_METHOD_ERROR_UNSUPPORTED. */
+float      *pt_features_for_run_layer (const char           *run_dir,
+                                       PtDataset            *dataset,
+                                       PtFeatureKind         kind,
+                                       PtFeatureLayer        layer,
+                                       int                  *dim,
+                                       guint64              *step,
+                                       gboolean             *cached,
+                                       GCancellable         *cancellable,
+                                       GError              **error);
+
+/* Whether the method of the run in run_dir has a projection head; FALSE
+ * too when the run cannot be read. */
+gboolean    pt_features_run_has_projection (const char      *run_dir);
 
 /* The run's method with its last good checkpoint loaded (kind TRAINED) or
  * untrained (RANDOM_INIT); norm (optional) receives its normalization. */

@@ -19,6 +19,13 @@
  * re-clustering, since the cluster numbering is arbitrary. Until the bank
  * holds 2 x clusters features the steps only fill it (loss 0, no update).
  *
+ * Exact resume: the bank has a fixed capacity (bank_size rows, enough for
+ * Fashion-MNIST's 60000 or CIFAR's 50000 images by default; images beyond
+ * it are not remembered and take the nearest centroid), so it, the
+ * assignments, the cluster sizes and weights and the clustering counters
+ * are fixed-size state blobs; a checkpoint restores them and the run goes
+ * on exactly as without the interruption.
+ *
  * Visuals: cluster sizes, up to 8 dataset indices per cluster ([K][8], -1
  * where empty), and the NMI between clusters and true labels (when the
  * batches carry labels) at the last clustering.
@@ -40,6 +47,7 @@ enum {
   P_WEIGHT_DECAY,
   P_WARMUP,
   P_TOTAL,
+  P_BANK,
 };
 
 static const PtSslParam deepcluster_params[] = {
@@ -50,6 +58,7 @@ static const PtSslParam deepcluster_params[] = {
   { "weight_decay", "weight decay (not on biases and batchnorm)", 1e-5, 0.0, 1.0, FALSE, FALSE },
   { "warmup_steps", "linear warmup steps", 10, 0, 1e9, FALSE, TRUE },
   { "total_steps", "end of the cosine schedule (0: constant after warmup)", 0, 0, 1e12, FALSE, TRUE },
+  { "bank_size", "memory bank rows (images whose features are kept, saved in checkpoints)", 65536, 16, 1 << 20, FALSE, TRUE },
   { NULL },
 };
 
@@ -62,12 +71,19 @@ typedef struct {
   PtLinear     head;
   int          K, D;
   PtRng        rng;             /* k-means and head re-initialisation */
-  GHashTable  *rows;            /* dataset index -> bank row + 1 */
-  GArray      *bank;            /* float [rows][D] */
-  GArray      *bank_index;      /* guint32 dataset index per row */
-  GArray      *bank_label;      /* int true label per row (-1) */
-  int         *assign;          /* per bank row at the last clustering, -1 after */
+  GHashTable  *rows;            /* dataset index -> bank row + 1 (rebuilt on load) */
+  int          cap;             /* bank capacity in rows */
+  int          n_rows;          /* rows in use */
+  float       *bank;            /* [cap][D] */
+  guint32     *bank_index;      /* [cap] dataset index per row */
+  int         *bank_label;      /* [cap] true label per row (-1) */
+  int         *assign;          /* [cap] per bank row at the last clustering */
   int          n_assigned;      /* rows that existed at the last clustering */
+  /* state blobs for what is not already a fixed-size float array: filled
+   * by list_state, read back by state_loaded */
+  guint64     *saved_rows;      /* [cap] index | (label + 1) << 32 */
+  guint64     *saved_assign;    /* [cap] */
+  guint64      saved_counters[6];
   float       *centroids;       /* [K][D] */
   float       *sizes;           /* [K] */
   float       *weights;         /* [K] loss weights, 1 / size */
@@ -96,9 +112,13 @@ deepcluster_init (PtSslMethod *m,
   pt_rng_init_keyed (&self->rng, m->config.seed, 0x6b6d65616e73, 0);
 
   self->rows = g_hash_table_new (g_direct_hash, g_direct_equal);
-  self->bank = g_array_new (FALSE, FALSE, sizeof (float));
-  self->bank_index = g_array_new (FALSE, FALSE, sizeof (guint32));
-  self->bank_label = g_array_new (FALSE, FALSE, sizeof (int));
+  self->cap = (int) m->p[P_BANK];
+  self->bank = g_new0 (float, (gsize) self->cap * self->D);
+  self->bank_index = g_new0 (guint32, self->cap);
+  self->bank_label = g_new0 (int, self->cap);
+  self->assign = g_new0 (int, self->cap);
+  self->saved_rows = g_new0 (guint64, self->cap);
+  self->saved_assign = g_new0 (guint64, self->cap);
   self->centroids = g_new0 (float, (gsize) self->K * self->D);
   self->sizes = g_new0 (float, self->K);
   self->weights = g_new0 (float, self->K);
@@ -116,10 +136,12 @@ deepcluster_finalize (PtSslMethod *m)
 
   pt_ssl_net_clear (&self->net);
   g_clear_pointer (&self->rows, g_hash_table_unref);
-  g_clear_pointer (&self->bank, g_array_unref);
-  g_clear_pointer (&self->bank_index, g_array_unref);
-  g_clear_pointer (&self->bank_label, g_array_unref);
+  g_clear_pointer (&self->bank, g_free);
+  g_clear_pointer (&self->bank_index, g_free);
+  g_clear_pointer (&self->bank_label, g_free);
   g_clear_pointer (&self->assign, g_free);
+  g_clear_pointer (&self->saved_rows, g_free);
+  g_clear_pointer (&self->saved_assign, g_free);
   g_clear_pointer (&self->centroids, g_free);
   g_clear_pointer (&self->sizes, g_free);
   g_clear_pointer (&self->weights, g_free);
@@ -134,10 +156,12 @@ deepcluster_get_views (PtSslMethod    *m,
   return 1;
 }
 
-/* Stores normalized features of the batch; returns each image's bank row. */
+/* Normalizes the features of the batch into hn [B][D] and stores them in
+ * the bank; row_of[b] is each image's bank row, -1 when the bank is full. */
 static void
 bank_store (PtDeepCluster    *self,
             int              *row_of,
+            float            *hn,
             const float      *h,
             const PtSslBatch *batch)
 {
@@ -154,21 +178,25 @@ bank_store (PtDeepCluster    *self,
 
       if (v != NULL)
         row = GPOINTER_TO_INT (v) - 1;
-      else
+      else if (self->n_rows < self->cap)
         {
-          row = self->bank_index->len;
-          g_array_set_size (self->bank, (gsize) (row + 1) * D);
-          g_array_append_val (self->bank_index, idx);
-          g_array_append_val (self->bank_label, label);
+          row = self->n_rows++;
+          self->bank_index[row] = idx;
           g_hash_table_insert (self->rows, GUINT_TO_POINTER (idx), GINT_TO_POINTER (row + 1));
         }
-      dst = &g_array_index (self->bank, float, (gsize) row * D);
+      else
+        row = -1;
+      dst = hn + (gsize) b * D;
       for (int d = 0; d < D; d++)
         s += (double) h[(gsize) b * D + d] * h[(gsize) b * D + d];
       s = 1.0 / MAX (sqrt (s), 1e-12);
       for (int d = 0; d < D; d++)
         dst[d] = (float) (h[(gsize) b * D + d] * s);
-      g_array_index (self->bank_label, int, row) = label;
+      if (row >= 0)
+        {
+          memcpy (self->bank + (gsize) row * D, dst, D * sizeof (float));
+          self->bank_label[row] = label;
+        }
       row_of[b] = row;
     }
 }
@@ -177,12 +205,10 @@ static void
 recluster (PtDeepCluster *self)
 {
   PtSslMethod *m = &self->parent;
-  int N = self->bank_index->len, K = self->K, D = self->D, n_labeled = 0, max_label = -1;
-  const int *labels = (const int *) self->bank_label->data;
+  int N = self->n_rows, K = self->K, D = self->D, n_labeled = 0, max_label = -1;
+  const int *labels = self->bank_label;
 
-  g_free (self->assign);
-  self->assign = g_new (int, N);
-  self->n_split = pt_kmeans (self->centroids, self->assign, (const float *) self->bank->data,
+  self->n_split = pt_kmeans (self->centroids, self->assign, self->bank,
                              N, D, K, (int) m->p[P_KMEANS_ITERS], &self->rng);
   self->n_assigned = N;
   memset (self->sizes, 0, K * sizeof (float));
@@ -193,8 +219,7 @@ recluster (PtDeepCluster *self)
       int c = self->assign[i];
 
       if (self->sizes[c] < N_SAMPLES)
-        self->samples[c * N_SAMPLES + (int) self->sizes[c]] =
-          (float) g_array_index (self->bank_index, guint32, i);
+        self->samples[c * N_SAMPLES + (int) self->sizes[c]] = (float) self->bank_index[i];
       self->sizes[c] += 1.0f;
       if (labels[i] >= 0)
         {
@@ -250,15 +275,16 @@ deepcluster_step (PtSslMethod      *m,
   g_autofree int *row_of = g_new (int, B);
   g_autofree int *targets = g_new (int, B);
   g_autofree float *dlogits = g_new (float, (gsize) B * K);
+  g_autofree float *hn = g_new (float, (gsize) B * self->D);
   PtTensor *h, *logits, *loss;
   float lr, value;
 
   pt_ssl_net_begin_step (net);
   h = pt_cnn_apply (net->tape, net->params, &net->cnn,
                     pt_ssl_net_input (net, batch->views[0], B, &batch->shape[0]));
-  bank_store (self, row_of, h->data, batch);
+  bank_store (self, row_of, hn, h->data, batch);
   if ((!self->clustered || m->step - self->last_cluster >= (guint64) m->p[P_RECLUSTER]) &&
-      (int) self->bank_index->len >= 2 * K)
+      self->n_rows >= 2 * K)
     recluster (self);
 
   lr = pt_ssl_lr (m->p[P_BASE_LR], B, (guint64) m->p[P_WARMUP], (guint64) m->p[P_TOTAL], m->step);
@@ -275,9 +301,9 @@ deepcluster_step (PtSslMethod      *m,
     }
 
   for (int b = 0; b < B; b++)
-    targets[b] = row_of[b] < self->n_assigned
+    targets[b] = row_of[b] >= 0 && row_of[b] < self->n_assigned
                  ? self->assign[row_of[b]]
-                 : nearest_centroid (self, &g_array_index (self->bank, float, (gsize) row_of[b] * D));
+                 : nearest_centroid (self, hn + (gsize) b * D);
   logits = pt_linear_apply (net->tape, net->params, &self->head, h);
   value = pt_weighted_cross_entropy_forward (dlogits, logits->data, targets, self->weights, B, K);
   loss = pt_op_precomputed_loss (net->tape, logits, value, dlogits);
@@ -340,12 +366,59 @@ deepcluster_list_state (PtSslMethod    *m,
 {
   PtDeepCluster *self = (PtDeepCluster *) m;
 
-  /* The memory bank is not saved: after a resume it refills and the next
-   * clustering comes recluster_every steps later. */
+  double nmi = self->nmi;
+
+  /* everything a later step reads: the bank, the assignments and the
+   * clustering, so a resumed run continues exactly */
+  for (int i = 0; i < self->cap; i++)
+    {
+      self->saved_rows[i] = i < self->n_rows
+                            ? self->bank_index[i] | (guint64) (self->bank_label[i] + 1) << 32 : 0;
+      self->saved_assign[i] = i < self->n_assigned ? (guint64) self->assign[i] : 0;
+    }
+  self->saved_counters[0] = (guint64) self->n_rows;
+  self->saved_counters[1] = (guint64) self->n_assigned;
+  self->saved_counters[2] = (guint64) self->clustered;
+  self->saved_counters[3] = self->last_cluster;
+  self->saved_counters[4] = (guint64) self->n_split;
+  memcpy (&self->saved_counters[5], &nmi, sizeof nmi);
+
   pt_ssl_net_list_state (&self->net, "", func, data);
   func ("centroids", FALSE, (gsize) self->K * self->D, self->centroids, data);
   func ("kmeans.rng", TRUE, 1, &self->rng.state, data);
   func ("step", TRUE, 1, &m->step, data);
+  func ("bank.features", FALSE, (gsize) self->cap * self->D, self->bank, data);
+  func ("bank.rows", TRUE, self->cap, self->saved_rows, data);
+  func ("bank.assign", TRUE, self->cap, self->saved_assign, data);
+  func ("clusters.sizes", FALSE, self->K, self->sizes, data);
+  func ("clusters.weights", FALSE, self->K, self->weights, data);
+  func ("clusters.samples", FALSE, (gsize) self->K * N_SAMPLES, self->samples, data);
+  func ("clusters.counters", TRUE, G_N_ELEMENTS (self->saved_counters), self->saved_counters, data);
+}
+
+static void
+deepcluster_state_loaded (PtSslMethod *m)
+{
+  PtDeepCluster *self = (PtDeepCluster *) m;
+  double nmi;
+
+  self->n_rows = (int) MIN (self->saved_counters[0], (guint64) self->cap);
+  self->n_assigned = (int) MIN (self->saved_counters[1], (guint64) self->n_rows);
+  self->clustered = self->saved_counters[2] != 0;
+  self->last_cluster = self->saved_counters[3];
+  self->n_split = (int) self->saved_counters[4];
+  memcpy (&nmi, &self->saved_counters[5], sizeof nmi);
+  self->nmi = nmi;
+  g_hash_table_remove_all (self->rows);
+  for (int i = 0; i < self->n_rows; i++)
+    {
+      self->bank_index[i] = (guint32) (self->saved_rows[i] & 0xffffffffu);
+      self->bank_label[i] = (int) (self->saved_rows[i] >> 32) - 1;
+      g_hash_table_insert (self->rows, GUINT_TO_POINTER (self->bank_index[i]),
+                           GINT_TO_POINTER (i + 1));
+    }
+  for (int i = 0; i < self->n_assigned; i++)
+    self->assign[i] = (int) MIN (self->saved_assign[i], (guint64) self->K - 1);
 }
 
 const PtSslMethodClass pt_method_deepcluster_class = {
@@ -363,4 +436,5 @@ const PtSslMethodClass pt_method_deepcluster_class = {
   .embed = deepcluster_embed,
   .visuals = deepcluster_visuals,
   .list_state = deepcluster_list_state,
+  .state_loaded = deepcluster_state_loaded,
 };

@@ -2,8 +2,9 @@
  * "Unsupervised Representation Learning by Predicting Image Rotations",
  * ICLR 2018).
  *
- * Each image of the batch (one augmented view: crop and flip, no random
- * rotation) is presented at 0, 90, 180 and 270 degrees, exact quarter turns
+ * Each image of the batch (one augmented view of the "rotnet" recipe: mild
+ * crop and flip, never a rotation, which would change the image and not the
+ * label) is presented at 0, 90, 180 and 270 degrees, exact quarter turns
  * of the tensor (pt_rotate90, as torch.rot90), all 4B in one forward pass
  * as the paper does; a linear 4-way head on the cnn features is trained
  * with cross-entropy. The paper's optimiser: SGD momentum 0.9, weight decay
@@ -231,7 +232,7 @@ const PtSslMethodClass pt_method_rotnet_class = {
   .name = "rotnet",
   .title = "RotNet",
   .description = "Predict which of four quarter turns was applied to an image",
-  .recipe = NULL,   /* crop + flip only: the "rotnet" preset's random rotation would corrupt the labels */
+  .recipe = "rotnet",   /* one view, mild crop + flip, no rotation: the step rotates */
   .params = rotnet_params,
   .instance_size = sizeof (PtRotnet),
   .init = rotnet_init,

@@ -484,6 +484,41 @@ pt_method_embed (PtMethod    *self,
   return self->klass->embed (self, images, n, features, error);
 }
 
+int
+pt_method_get_projection_dim (PtMethod *self)
+{
+  g_return_val_if_fail (self != NULL, 0);
+
+  if (self->klass->get_projection_dim == NULL || self->klass->embed_projection == NULL)
+    return 0;
+  return MAX (self->klass->get_projection_dim (self), 0);
+}
+
+gboolean
+pt_method_has_projection (PtMethod *self)
+{
+  return pt_method_get_projection_dim (self) > 0;
+}
+
+gboolean
+pt_method_embed_projection (PtMethod    *self,
+                            const float *images,
+                            int          n,
+                            float       *features,
+                            GError     **error)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (n >= 0 && (n == 0 || (images != NULL && features != NULL)), FALSE);
+
+  if (!pt_method_has_projection (self))
+    {
+      g_set_error (error, PT_METHOD_ERROR, PT_METHOD_ERROR_UNSUPPORTED,
+                   _("The method %s has no projection head."), self->klass->title);
+      return FALSE;
+    }
+  return self->klass->embed_projection (self, images, n, features, error);
+}
+
 PtVisuals *
 pt_method_visuals (PtMethod *self)
 {

@@ -8,6 +8,7 @@
  *   views             how many views of what size each image needs
  *   step (batch)      one optimisation step: loss, named loss parts, health
  *   embed (images)    features of images, eval mode, no state change
+ *   embed_projection  the same through the projection head (optional)
  *   visuals ()        a method-specific snapshot (PtVisuals) the UI can keep
  *   list_state ()     the whole training state as NAMED BLOBS (parameters,
  *                     optimizer moments, buffers, RNG and schedule counters),
@@ -237,6 +238,16 @@ struct _PtMethodClass
   /* May be NULL: called after a parameter changed (mid-run or not). */
   void         (*param_changed) (PtMethod           *self,
                                  const char         *name);
+  /* Optional (NULL, or 0 from get_projection_dim: none): the output of the
+   * projection head the loss sees (SimCLR's projector, MoCo's query
+   * projector, SwAV's projector before the prototypes), unnormalized.
+   * embed_projection is like embed: eval mode, no state change. */
+  int          (*get_projection_dim) (PtMethod      *self);
+  gboolean     (*embed_projection) (PtMethod        *self,
+                                    const float     *images,
+                                    int              n,
+                                    float           *features,
+                                    GError         **error);
 };
 
 /* The common part of every instance; methods embed it first. */
@@ -283,6 +294,17 @@ gboolean    pt_method_embed           (PtMethod             *self,
                                        int                   n,
                                        float                *features,
                                        GError              **error);
+/* Whether the method has a projection head (pt_method_embed_projection
+ * works); its output dim, 0 when it has none. */
+gboolean    pt_method_has_projection  (PtMethod             *self);
+int         pt_method_get_projection_dim (PtMethod          *self);
+/* Like pt_method_embed, through the projection head: features [n][proj dim].
+ * Fails with PT_METHOD_ERROR_UNSUPPORTED when the method has none. */
+gboolean    pt_method_embed_projection (PtMethod            *self,
+                                        const float         *images,
+                                        int                  n,
+                                        float               *features,
+                                        GError             **error);
 /* A new snapshot, or NULL when the method has none. */
 PtVisuals  *pt_method_visuals         (PtMethod             *self);
 

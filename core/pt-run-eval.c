@@ -92,7 +92,7 @@ pt_run_eval_open (const char   *run_dir,
   ev->train = g_steal_pointer (&train);
   ev->test = g_steal_pointer (&test);
   ev->n_classes = pt_dataset_get_n_classes (ev->train);
-  ev->has_projection = FALSE;
+  ev->has_projection = pt_features_run_has_projection (run_dir);
   return ev;
 }
 
@@ -174,6 +174,7 @@ features_for (PtRunEval              *ev,
               GError                **error)
 {
   PtFeatureKind fk;
+  PtFeatureLayer layer;
   int d2 = 0;
 
   switch (kind)
@@ -184,17 +185,20 @@ features_for (PtRunEval              *ev,
     case PT_EVAL_KIND_SUPERVISED: case PT_EVAL_N_KINDS: default:
       g_return_val_if_reached (FALSE);
     }
-  if (options->projection && kind != PT_EVAL_KIND_RAW_PIXELS)
+  if (options->projection && kind != PT_EVAL_KIND_RAW_PIXELS && !ev->has_projection)
     {
       g_set_error (error, PT_RUN_EVAL_ERROR, PT_RUN_EVAL_ERROR_UNSUPPORTED,
                    _("The run in “%s” has no projector output to evaluate."), ev->run_dir);
       return FALSE;
     }
+  layer = options->projection ? PT_FEATURE_LAYER_PROJECTION : PT_FEATURE_LAYER_BACKBONE;
 
-  *train_x = pt_features_for_run (ev->run_dir, ev->train, fk, dim, step, NULL, cancellable, error);
+  *train_x = pt_features_for_run_layer (ev->run_dir, ev->train, fk, layer, dim, step, NULL,
+                                        cancellable, error);
   if (*train_x == NULL)
     return FALSE;
-  *test_x = pt_features_for_run (ev->run_dir, ev->test, fk, &d2, NULL, NULL, cancellable, error);
+  *test_x = pt_features_for_run_layer (ev->run_dir, ev->test, fk, layer, &d2, NULL, NULL,
+                                       cancellable, error);
   if (*test_x == NULL)
     {
       g_clear_pointer (train_x, g_free);

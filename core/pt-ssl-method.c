@@ -185,6 +185,28 @@ adapter_embed (PtMethod    *self,
   return TRUE;
 }
 
+static int
+adapter_get_projection_dim (PtMethod *self)
+{
+  PtSslMethod *m = ((PtSslAdapter *) self)->ssl;
+
+  return m->klass->get_feature_dim (m, TRUE);
+}
+
+static gboolean
+adapter_embed_projection (PtMethod    *self,
+                          const float *images,
+                          int          n,
+                          float       *features,
+                          GError     **error)
+{
+  PtSslMethod *m = ((PtSslAdapter *) self)->ssl;
+
+  g_assert (m->klass->get_feature_dim (m, TRUE) > 0);
+  m->klass->embed (m, images, n, features, TRUE);
+  return TRUE;
+}
+
 static void
 add_visual_cb (const char      *name,
                PtSslVisualKind  kind,
@@ -287,6 +309,9 @@ pt_ssl_methods_register (void)
           k->list_state = adapter_list_state;
           k->state_loaded = adapter_state_loaded;
           k->param_changed = adapter_param_changed;
+          /* methods whose get_feature_dim (projector) is 0 have none */
+          k->get_projection_dim = adapter_get_projection_dim;
+          k->embed_projection = adapter_embed_projection;
           pt_method_register (k);
         }
       g_once_init_leave (&done, 1);

@@ -179,6 +179,8 @@ pt_ssl_method_state_loaded (PtSslMethod *self)
 {
   if (self->net != NULL && self->net->optim != NULL)
     pt_optim_set_step (self->net->optim, self->net->optim_step);
+  if (self->klass->state_loaded != NULL)
+    self->klass->state_loaded (self);
 }
 
 char *

@@ -129,6 +129,8 @@ typedef struct {
                                float *features, gboolean projector);
   void     (*visuals)         (PtSslMethod *self, PtSslVisualFunc func, gpointer data);
   void     (*list_state)      (PtSslMethod *self, PtSslStateFunc func, gpointer data);
+  /* May be NULL: after the blobs of list_state were overwritten by a load. */
+  void     (*state_loaded)    (PtSslMethod *self);
 } PtSslMethodClass;
 
 /* The shared part of every instance (first member of each method struct). */

@@ -72,6 +72,7 @@ pt_train_spec_default_augment (const char *method)
     { "moco", "moco-v2" },
     { "swav", "swav" },
     { "mae", "mae" },
+    { "rotnet", "rotnet" },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (table); i++)

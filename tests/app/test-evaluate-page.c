@@ -287,6 +287,44 @@ test_evaluate_saved_compare_export (void)
   gtk_window_destroy (window);
 }
 
+/* Projector features: the SimCLR projector's output, as `probe --projection`. */
+static void
+test_evaluate_projection (void)
+{
+  PtEvaluatePage *page = g_object_new (PT_TYPE_EVALUATE_PAGE, NULL);
+  GtkWindow *window = show (GTK_WIDGET (page));
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  PtCliResult r;
+  const PtRunEvalResult *ssl;
+  JsonObject *o;
+  const char *last;
+  guint before;
+
+  pt_evaluate_page_set_runs_root (page, runs_root);
+  pt_evaluate_page_show_run (page, run_dir);
+  g_assert_true (pt_evaluate_page_get_projection_available (page));
+  pt_evaluate_page_set_projection (page, TRUE);
+  pt_evaluate_page_set_labels (page, 0, 5);
+  pt_evaluate_page_set_supervised (page, FALSE);
+  before = pt_evaluate_page_get_n_done (page);
+  pt_evaluate_page_evaluate (page);
+  wanted_done = before + 1;
+  g_assert_true (wait_until (done, page, 240));
+  g_assert_null (pt_evaluate_page_get_error (page));
+  ssl = pt_evaluate_page_get_result (page, PT_EVAL_KIND_SSL);
+  g_assert_cmpint (ssl->dim, ==, 128);   /* the projector's output, not the backbone's */
+
+  r = pt_test_run_cli ("probe", run_dir, "--labels", "5", "--projection", "--no-supervised", "--json", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  last = strrchr (g_strchomp (r.out), '\n');
+  g_assert_true (json_parser_load_from_data (parser, last != NULL ? last + 1 : r.out, -1, NULL));
+  o = json_node_get_object (json_parser_get_root (parser));
+  g_assert_cmpstr (json_object_get_string_member (o, "features_layer"), ==, "projection");
+  assert_same_as_cli (page, json_object_get_object_member (o, "results"));
+  pt_cli_result_clear (&r);
+  gtk_window_destroy (window);
+}
+
 static void
 test_evaluate_errors (void)
 {
@@ -371,6 +409,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/app/evaluate-page/matches-cli", test_evaluate_matches_cli);
   g_test_add_func ("/app/evaluate-page/saved-compare-export", test_evaluate_saved_compare_export);
+  g_test_add_func ("/app/evaluate-page/projection", test_evaluate_projection);
   g_test_add_func ("/app/evaluate-page/errors", test_evaluate_errors);
 
   ret = g_test_run ();

@@ -68,12 +68,13 @@ pt_test_images (PtDataset *ds,
 
 /* Cosine kNN accuracy (k = 20, similarity-weighted votes) of the method's
  * backbone features: bank = the first n_bank train images, queries = the
- * first n_query test images. */
+ * first n_query test images. hit (optional): [n_query] 1 where right. */
 static inline double
-pt_test_knn_accuracy (PtSslMethod  *m,
-                      PtTestShapes *s,
-                      int           n_bank,
-                      int           n_query)
+pt_test_knn_hits (PtSslMethod  *m,
+                  PtTestShapes *s,
+                  int           n_bank,
+                  int           n_query,
+                  guint8       *hit)
 {
   int D = m->klass->get_feature_dim (m, FALSE), K = pt_dataset_get_n_classes (s->train);
   g_autofree float *xb = pt_test_images (s->train, 0, n_bank);
@@ -124,8 +125,19 @@ pt_test_knn_accuracy (PtSslMethod  *m,
         if (votes[c] > votes[best])
           best = c;
       correct += best == pt_dataset_get_label (s->test, q);
+      if (hit != NULL)
+        hit[q] = best == pt_dataset_get_label (s->test, q);
     }
   return (double) correct / n_query;
+}
+
+static inline double
+pt_test_knn_accuracy (PtSslMethod  *m,
+                      PtTestShapes *s,
+                      int           n_bank,
+                      int           n_query)
+{
+  return pt_test_knn_hits (m, s, n_bank, n_query, NULL);
 }
 
 /* The method's augmentation recipe (local views trimmed to n_local when
@@ -246,6 +258,7 @@ typedef struct {
   double      crop_min;       /* > 0: smallest crop scale of the global views */
   const char *param_names[4]; /* overrides, NULL-terminated */
   double      param_values[4];
+  double      min_z;          /* > 0: paired (McNemar) z of the gain it must reach */
 } PtTestSslRun;
 
 static inline PtSslMethod *
@@ -295,7 +308,11 @@ pt_test_ssl_new (const PtTestSslRun *run,
 #define PT_TEST_SSL_N_BANK   2000
 #define PT_TEST_SSL_N_QUERY  1000
 
-/* Trains and checks that kNN accuracy rose by at least min_gain. */
+/* Trains and checks that kNN accuracy rose by at least min_gain and, when
+ * min_z > 0, that the gain is not noise: with the same queries before and
+ * after, b queries turned right and c turned wrong; under "no change" b - c
+ * has standard deviation sqrt (b + c), so z = (b - c) / sqrt (b + c)
+ * (McNemar) must reach min_z. */
 static inline void
 pt_test_ssl_behaviour (gconstpointer data)
 {
@@ -303,23 +320,35 @@ pt_test_ssl_behaviour (gconstpointer data)
   PtTestShapes s;
   g_autoptr(PtSslMethod) m = NULL;
   g_autofree double *losses = NULL;
-  double before, after, first = 0.0, last = 0.0;
-  int n = MIN (20, run->steps / 4);
+  g_autofree guint8 *hit0 = g_new0 (guint8, PT_TEST_SSL_N_QUERY);
+  g_autofree guint8 *hit1 = g_new0 (guint8, PT_TEST_SSL_N_QUERY);
+  double before, after, first = 0.0, last = 0.0, z;
+  int n = MIN (20, run->steps / 4), turned_right = 0, turned_wrong = 0;
 
   pt_threads_set (1);
   pt_test_shapes_open (&s, 3000, PT_TEST_SSL_N_QUERY);
   m = pt_test_ssl_new (run, &s, 7);
-  before = pt_test_knn_accuracy (m, &s, PT_TEST_SSL_N_BANK, PT_TEST_SSL_N_QUERY);
+  before = pt_test_knn_hits (m, &s, PT_TEST_SSL_N_BANK, PT_TEST_SSL_N_QUERY, hit0);
   losses = pt_test_train (m, &s, run->steps, run->n_local, run->crop_min, 11);
-  after = pt_test_knn_accuracy (m, &s, PT_TEST_SSL_N_BANK, PT_TEST_SSL_N_QUERY);
+  after = pt_test_knn_hits (m, &s, PT_TEST_SSL_N_BANK, PT_TEST_SSL_N_QUERY, hit1);
+  for (int q = 0; q < PT_TEST_SSL_N_QUERY; q++)
+    {
+      turned_right += !hit0[q] && hit1[q];
+      turned_wrong += hit0[q] && !hit1[q];
+    }
+  z = (turned_right - turned_wrong) / sqrt (MAX (turned_right + turned_wrong, 1));
   for (int i = 0; i < n; i++)
     {
       first += losses[i] / n;
       last += losses[run->steps - n + i] / n;
     }
-  g_test_message ("%s: kNN accuracy %.3f at init, %.3f after %d steps; loss %.4f -> %.4f",
-                  run->method, before, after, run->steps, first, last);
+  g_test_message ("%s: kNN accuracy %.3f at init, %.3f after %d steps; loss %.4f -> %.4f; "
+                  "%d queries turned right, %d wrong: z = %.2f",
+                  run->method, before, after, run->steps, first, last,
+                  turned_right, turned_wrong, z);
   g_assert_cmpfloat (after, >=, before + run->min_gain);
+  if (run->min_z > 0.0)
+    g_assert_cmpfloat (z, >=, run->min_z);
   pt_test_shapes_close (&s);
 }
 

@@ -1089,19 +1089,26 @@ test_presets_values (void)
 
   g_assert_cmpfloat (mae->groups[0].ops[PT_AUG_CROP].min, ==, 0.2);
   g_assert_false (mae->groups[0].ops[PT_AUG_JITTER].enabled);
-  g_assert_true (rotnet->groups[0].ops[PT_AUG_ROTATE].right_angles);
-  g_assert_true (rotnet->groups[0].ops[PT_AUG_ROTATE].by_view);
-  g_assert_true (rotnet->groups[0].shared);
-  g_assert_cmpuint (rotnet->groups[0].count, ==, 4);
+  /* one view, never rotated: the rotnet method rotates in its step */
+  g_assert_cmpuint (pt_augment_recipe_get_n_views (rotnet), ==, 1);
+  g_assert_false (rotnet->groups[0].ops[PT_AUG_ROTATE].enabled);
+  g_assert_cmpfloat (rotnet->groups[0].ops[PT_AUG_CROP].min, ==, 0.6);
 }
 
-/* RotNet: the four views of an image are one augmented view turned by
- * 0, 90, 180 and 270 degrees (shared draws, by-view angles). */
+/* Four views of an image that are one augmented view turned by 0, 90, 180
+ * and 270 degrees (shared draws, by-view angles), as a loader-side RotNet
+ * would make them (the rotnet method rotates in its step instead). */
 static void
 test_rotnet_copies (void)
 {
+  static const char text[] =
+    "[recipe]\nname=copies\nviews=main;\n"
+    "[view:main]\ncount=4\nshared=true\n"
+    "[main:crop]\np=1\nscale-min=0.6\n"
+    "[main:hflip]\np=0.5\n"
+    "[main:rotate]\np=1\ndegrees-min=0\ndegrees-max=0\nright-angles=true\nby-view=true\n";
   g_autoptr(GError) error = NULL;
-  g_autoptr(PtAugRecipe) recipe = pt_augment_recipe_load ("rotnet", &error);
+  g_autoptr(PtAugRecipe) recipe = pt_augment_recipe_load_data (text, (gsize) -1, "copies", &error);
   g_autofree guint8 *img = random_image (3, 16, 16, 18);
   float views[4][3 * 16 * 16];
   PtViewRecord rec[4];

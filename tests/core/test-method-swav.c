@@ -3,10 +3,13 @@
  * seed gives the same losses, and the visuals are well formed. */
 #include "pt-test-ssl.h"
 
-/* observed at this setting: kNN 0.112 -> 0.132 (+2.0 points); required: +1 */
+/* Margin. Observed at this setting: kNN 0.112 -> 0.132 (+2.0 points) on
+ * the 1000 test queries; 105 turned right, 85 wrong: paired z = 1.45 (see
+ * pt-test-ssl.h). Required: +1 point and z >= 1.0. Weak evidence: a run
+ * this short on shapes learns little beyond colour and position. */
 static const PtTestSslRun run = { "swav", 32, 8, 200, 2, 0.01, 0.0,
                                   { "base_lr", "queue_length", "queue_start_epoch", NULL },
-                                  { 1.0, 512, 0 } };
+                                  { 1.0, 512, 0 }, 1.0 };
 
 static void
 test_visuals (void)

@@ -245,8 +245,7 @@ test_step_and_state (gconstpointer data)
       else
         loss_b = result.loss;
     }
-  /* DeepCluster's memory bank is not part of the state; its batch of
-   * features is re-stored identically, so the loss repeats too */
+  /* DeepCluster's memory bank and clustering are part of the state */
   g_assert_cmpfloat (loss_a, ==, loss_b);
   for (guint i = 0; i < blobs->len; i++)
     g_free (saved[i].copy);
