@@ -54,6 +54,8 @@ struct _PtRunsPage
   GtkWidget         *content;
   GListStore        *store;
   GtkMultiSelection *selection;
+  GtkWidget         *evaluate_button;
+  char              *selected_dir;    /* the one selected run, or NULL */
   GtkColumnView     *view;
   PtLinePlot        *loss_plot;
   PtLinePlot        *lr_plot;
@@ -316,6 +318,11 @@ on_selection_changed_cb (PtRunsPage *self)
         n_selected++;
       }
 
+  g_clear_pointer (&self->selected_dir, g_free);
+  if (n_selected == 1)
+    self->selected_dir = g_strdup (dirs->pdata[0]);
+  gtk_widget_set_sensitive (self->evaluate_button, n_selected == 1);
+
   summary = n_selected == 0 ? g_strdup (_("Select runs to compare their curves (Ctrl-click for several)."))
                             : g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u run selected", "%u runs selected", n_selected), n_selected);
   gtk_label_set_label (self->summary_label, summary);
@@ -426,6 +433,7 @@ static void
 pt_runs_page_finalize (GObject *object)
 {
   g_free (PT_RUNS_PAGE (object)->runs_root);
+  g_free (PT_RUNS_PAGE (object)->selected_dir);
   G_OBJECT_CLASS (pt_runs_page_parent_class)->finalize (object);
 }
 
@@ -440,6 +448,13 @@ pt_runs_page_class_init (PtRunsPageClass *klass)
   widget_class->map = pt_runs_page_map;
   gtk_widget_class_install_action (widget_class, "runs.refresh", NULL, pt_runs_page_refresh_action);
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
+}
+
+static void
+on_evaluate_clicked_cb (PtRunsPage *self)
+{
+  if (self->selected_dir != NULL)
+    gtk_widget_activate_action (GTK_WIDGET (self), "win.evaluate-run", "s", self->selected_dir);
 }
 
 static void
@@ -475,7 +490,13 @@ pt_runs_page_init (PtRunsPage *self)
   gtk_widget_set_margin_end (bar, 12);
   gtk_widget_set_margin_top (bar, 10);
   gtk_widget_set_margin_bottom (bar, 10);
+  self->evaluate_button = gtk_button_new_with_mnemonic (_("E_valuate…"));
+  gtk_widget_set_tooltip_text (self->evaluate_button, _("Open the selected run on the Evaluate page"));
+  gtk_widget_set_sensitive (self->evaluate_button, FALSE);
+  g_signal_connect_object (self->evaluate_button, "clicked",
+                           G_CALLBACK (on_evaluate_clicked_cb), self, G_CONNECT_SWAPPED);
   gtk_box_append (GTK_BOX (bar), GTK_WIDGET (self->summary_label));
+  gtk_box_append (GTK_BOX (bar), self->evaluate_button);
   gtk_box_append (GTK_BOX (bar), refresh);
 
   gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroller), GTK_WIDGET (self->view));

@@ -9,6 +9,7 @@
 #include "pt-build-config.h"
 #include "pt-augment-page.h"
 #include "pt-data-page.h"
+#include "pt-evaluate-page.h"
 #include "pt-pretrain-page.h"
 #include "pt-pages.h"
 #include "pt-window.h"
@@ -59,6 +60,21 @@ pt_window_page_action (GtkWidget  *widget,
                        GVariant   *parameter)
 {
   pt_window_set_page (PT_WINDOW (widget), g_variant_get_string (parameter, NULL));
+}
+
+/* The Runs page's Evaluate…: that run on the Evaluate page. */
+static void
+pt_window_evaluate_run_action (GtkWidget  *widget,
+                               const char *action_name,
+                               GVariant   *parameter)
+{
+  PtWindow *self = PT_WINDOW (widget);
+  GtkWidget *page = gtk_stack_get_child_by_name (self->stack, "evaluate");
+
+  if (page == NULL)
+    return;
+  pt_evaluate_page_show_run (PT_EVALUATE_PAGE (page), g_variant_get_string (parameter, NULL));
+  pt_window_set_page (self, "evaluate");
 }
 
 static void
@@ -165,6 +181,7 @@ pt_window_class_init (PtWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PtWindow, empty_label);
 
   gtk_widget_class_install_action (widget_class, "win.page", "s", pt_window_page_action);
+  gtk_widget_class_install_action (widget_class, "win.evaluate-run", "s", pt_window_evaluate_run_action);
 }
 
 static void
