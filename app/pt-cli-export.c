@@ -1,9 +1,10 @@
 /* pt-cli-export.c: `pretext-cli export DIR --safetensors FILE`.
  *
- * The run's encoder (last good checkpoint) as safetensors: F32 tensors named
- * exactly as inside Pretext ("encoder.blocks.0.conv.weight", ...), which are
- * the state_dict names of the PyTorch module in README.md, plus each
- * batchnorm's num_batches_tracked (I64), and the run's information as
+ * The run's encoder (last good checkpoint; cnn or vit, see pt-encoder.h) as
+ * safetensors: F32 tensors named exactly as inside Pretext
+ * ("encoder.blocks.0.conv.weight", "encoder.patch_embed.weight", ...), which
+ * are the state_dict names of the PyTorch modules in README.md, plus each
+ * cnn batchnorm's num_batches_tracked (I64), and the run's information as
  * strings in __metadata__ (method, dataset and its hash, step, input shape,
  * the normalization to apply to pixels in [0, 1], app version).
  */
@@ -13,7 +14,7 @@
 
 #include "pt-build-config.h"
 #include "pt-cli.h"
-#include "pt-export.h"
+#include "pt-encoder.h"
 #include "pt-features.h"
 #include "pt-run.h"
 
@@ -26,7 +27,7 @@ pt_cli_export_main (int    argc,
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(PtMethod) method = NULL;
-  g_autoptr(PtCnnEncoder) enc = NULL;
+  g_autoptr(PtEncoder) enc = NULL;
   g_autoptr(PtRun) run = NULL;
   g_autoptr(GPtrArray) meta = g_ptr_array_new_with_free_func (g_free);
   PtNormalization norm;
@@ -67,18 +68,10 @@ pt_cli_export_main (int    argc,
   method = pt_features_load_method (run_dir, PT_FEATURES_TRAINED, &norm, &step, &error);
   if (method == NULL)
     return pt_cli_report_error ("export", error);
-  enc = pt_cnn_encoder_from_method (method, &error);
+  enc = pt_encoder_from_method (method, &error);
   if (enc == NULL)
     return pt_cli_report_error ("export", error);
 
-  g_ptr_array_add (meta, g_strdup ("format"));
-  g_ptr_array_add (meta, g_strdup ("pretext-encoder"));
-  g_ptr_array_add (meta, g_strdup ("encoder"));
-  g_ptr_array_add (meta, g_strdup ("cnn"));
-  g_ptr_array_add (meta, g_strdup ("width"));
-  g_ptr_array_add (meta, g_strdup_printf ("%d", enc->cnn_width));
-  g_ptr_array_add (meta, g_strdup ("input_shape"));
-  g_ptr_array_add (meta, g_strdup_printf ("%d,%d,%d", enc->channels, enc->height, enc->width));
   g_ptr_array_add (meta, g_strdup ("step"));
   g_ptr_array_add (meta, g_strdup_printf ("%llu", (unsigned long long) step));
   for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
@@ -92,8 +85,8 @@ pt_cli_export_main (int    argc,
     }
   g_ptr_array_add (meta, NULL);
 
-  if (!pt_cnn_encoder_save_safetensors (enc, path, (const char * const *) meta->pdata, step,
-                                        &error))
+  if (!pt_encoder_save_safetensors (enc, path, (const char * const *) meta->pdata, step,
+                                    &error))
     return pt_cli_report_error ("export", error);
 
   if (json)
@@ -107,8 +100,11 @@ pt_cli_export_main (int    argc,
       json_builder_add_string_value (b, path);
       json_builder_set_member_name (b, "step");
       json_builder_add_int_value (b, (gint64) step);
+      json_builder_set_member_name (b, "encoder");
+      json_builder_add_string_value (b, pt_encoder_get_kind_name (enc));
       json_builder_set_member_name (b, "tensors");
-      json_builder_add_int_value (b, pt_params_get_n (enc->params) + 4);
+      json_builder_add_int_value (b, pt_params_get_n (enc->params)
+                                     + (enc->kind == PT_ENCODER_CNN ? 4 : 0));
       json_builder_end_object (b);
       pt_cli_print_json_builder (b);
     }
