@@ -9,12 +9,9 @@
  * The set is read by pt_embedding_set_load (a float .npy N x D; labels from
  * a .npy of integers or a one-column text file; images from a folder, in
  * sorted order). It prints the shape and the label counts, and when labels
- * exist:
- *   - weighted kNN accuracy, LEAVE-ONE-OUT over the labeled rows (each row
- *     voted on by its k most cosine-similar other labeled rows, weights
- *     exp (sim / T); unlabeled rows neither vote nor count);
- *   - linear-probe accuracy (pt_probe_run: standardized, C searched) on a
- *     SEEDED random 80/20 split of the labeled rows (--seed, default 0).
+ * exist the kNN accuracy (LEAVE-ONE-OUT over the labeled rows) and the
+ * linear-probe accuracy (a SEEDED random 80/20 split, --seed, default 0) of
+ * pt-embedding-eval.h.
  * --neighbours I lists the --count (5) rows most similar to row I (cosine).
  * --pca / --tsne write a 2-D layout as CSV: index,x,y,label[,image],
  * atomically.
@@ -27,11 +24,9 @@
 #include "pt-atomic.h"
 #include "pt-build-config.h"
 #include "pt-cli.h"
-#include "pt-embedding-set.h"
+#include "pt-embedding-eval.h"
 #include "pt-knn.h"
 #include "pt-pca.h"
-#include "pt-probe.h"
-#include "pt-rng.h"
 #include "pt-tsne.h"
 
 #define TSNE_ITERATIONS 1000
@@ -43,118 +38,6 @@ typedef struct {
   int     probe_train, probe_test;
   double  probe_c;
 } InspectScores;
-
-/* Rows whose label is in [0, n_classes). */
-static int *
-labeled_rows (const PtEmbeddingSet *set,
-              int                  *n_out)
-{
-  int *rows = g_new (int, MAX (set->n, 1));
-  int n = 0;
-
-  for (guint i = 0; i < set->n; i++)
-    if (set->labels->values[i] >= 0 && (guint) set->labels->values[i] < set->labels->n_classes)
-      rows[n++] = (int) i;
-  *n_out = n;
-  return rows;
-}
-
-static void
-gather (float       *out,
-        const float *x,
-        const int   *rows,
-        int          n,
-        int          d)
-{
-  for (int i = 0; i < n; i++)
-    memcpy (out + (gsize) i * d, x + (gsize) rows[i] * d, d * sizeof (float));
-}
-
-/* Leave-one-out weighted kNN over the labeled rows. */
-static gboolean
-knn_leave_one_out (const PtEmbeddingSet *set,
-                   const int            *rows,
-                   int                   n,
-                   int                   k,
-                   double                t,
-                   double               *accuracy,
-                   GError              **error)
-{
-  int d = (int) set->d, kk = MIN (k, n - 1);
-  g_autofree float *x = g_new (float, (gsize) n * d);
-  g_autofree int *labels = g_new (int, n);
-  g_autofree int *self = g_new (int, n);
-  g_autoptr(PtKnnIndex) index = NULL;
-  g_autoptr(PtClassReport) report = NULL;
-  PtKnnCache cache = { 0 };
-
-  gather (x, set->data, rows, n, d);
-  for (int i = 0; i < n; i++)
-    {
-      labels[i] = set->labels->values[rows[i]];
-      self[i] = i;
-    }
-  index = pt_knn_index_new (x, n, d);
-  cache.n_queries = n;
-  cache.k_max = kk;
-  cache.idx = g_new (int, (gsize) n * kk);
-  cache.sim = g_new (float, (gsize) n * kk);
-  if (!pt_knn_index_search (index, x, n, kk, self, cache.idx, cache.sim, NULL, error))
-    {
-      g_free (cache.idx);
-      g_free (cache.sim);
-      return FALSE;
-    }
-  report = pt_knn_cache_evaluate (&cache, labels, labels, (int) set->labels->n_classes, kk, t);
-  *accuracy = report->accuracy;
-  g_free (cache.idx);
-  g_free (cache.sim);
-  return TRUE;
-}
-
-/* Linear probe on a seeded random 80/20 split of the labeled rows. */
-static gboolean
-probe_split (const PtEmbeddingSet *set,
-             const int            *rows,
-             int                   n,
-             guint64               seed,
-             InspectScores        *scores,
-             GError              **error)
-{
-  int d = (int) set->d, n_test = MAX (1, n / 5), n_train = n - n_test;
-  g_autofree int *order = g_memdup2 (rows, (gsize) n * sizeof (int));
-  g_autofree float *train_x = g_new (float, (gsize) n_train * d);
-  g_autofree float *test_x = g_new (float, (gsize) n_test * d);
-  g_autofree int *train_y = g_new (int, n_train);
-  g_autofree int *test_y = g_new (int, n_test);
-  g_autoptr(PtProbeResult) result = NULL;
-  PtRng rng;
-
-  pt_rng_init (&rng, seed);
-  for (int i = n - 1; i > 0; i--)
-    {
-      int j = (int) pt_rng_below (&rng, (guint32) (i + 1));
-      int tmp = order[i];
-
-      order[i] = order[j];
-      order[j] = tmp;
-    }
-  gather (train_x, set->data, order, n_train, d);
-  gather (test_x, set->data, order + n_train, n_test, d);
-  for (int i = 0; i < n_train; i++)
-    train_y[i] = set->labels->values[order[i]];
-  for (int i = 0; i < n_test; i++)
-    test_y[i] = set->labels->values[order[n_train + i]];
-  result = pt_probe_run (train_x, train_y, n_train, test_x, test_y, n_test, d,
-                         (int) set->labels->n_classes, NULL, NULL, error);
-  if (result == NULL)
-    return FALSE;
-  scores->probe_accuracy = result->report->accuracy;
-  scores->probe_train = n_train;
-  scores->probe_test = n_test;
-  scores->probe_c = result->c;
-  return TRUE;
-}
 
 static const char *
 label_name (const PtEmbeddingSet *set,
@@ -323,17 +206,26 @@ pt_cli_inspect_main (int    argc,
     {
       int n = 0;
 
-      rows = labeled_rows (set, &n);
+      rows = pt_embedding_set_labeled_rows (set, &n);
       scores.n_labeled = n;
       class_counts = g_new0 (guint, MAX (set->labels->n_classes, 1));
       for (int i = 0; i < n; i++)
         class_counts[set->labels->values[rows[i]]]++;
-      if (n >= 2 && !knn_leave_one_out (set, rows, n, knn_k, knn_t, &scores.knn_accuracy,
-                                        &error))
+      if (n >= 2 && !pt_embedding_set_knn_accuracy (set, knn_k, knn_t, &scores.knn_accuracy,
+                                                    NULL, &error))
         return pt_cli_report_error ("inspect", error);
-      if (n >= 10 && set->labels->n_classes >= 2 &&
-          !probe_split (set, rows, n, (guint64) seed, &scores, &error))
-        return pt_cli_report_error ("inspect", error);
+      if (n >= 10 && set->labels->n_classes >= 2)
+        {
+          g_autoptr(PtProbeResult) probe = pt_embedding_set_probe (set, (guint64) seed, NULL,
+                                                                   &error);
+
+          if (probe == NULL)
+            return pt_cli_report_error ("inspect", error);
+          scores.probe_accuracy = probe->report->accuracy;
+          scores.probe_train = probe->n_train;
+          scores.probe_test = probe->n_test;
+          scores.probe_c = probe->c;
+        }
     }
 
   if (neighbour >= 0)
