@@ -9,6 +9,7 @@
 #include "pt-build-config.h"
 #include "pt-augment-page.h"
 #include "pt-data-page.h"
+#include "pt-export-dialog.h"
 #include "pt-pretrain-page.h"
 #include "pt-pages.h"
 #include "pt-window.h"
@@ -59,6 +60,14 @@ pt_window_page_action (GtkWidget  *widget,
                        GVariant   *parameter)
 {
   pt_window_set_page (PT_WINDOW (widget), g_variant_get_string (parameter, NULL));
+}
+
+static void
+pt_window_export_action (GtkWidget  *widget,
+                         const char *action_name,
+                         GVariant   *parameter)
+{
+  gtk_window_present (GTK_WINDOW (pt_export_dialog_new (GTK_WINDOW (widget), NULL, NULL)));
 }
 
 static void
@@ -165,6 +174,7 @@ pt_window_class_init (PtWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PtWindow, empty_label);
 
   gtk_widget_class_install_action (widget_class, "win.page", "s", pt_window_page_action);
+  gtk_widget_class_install_action (widget_class, "win.export", NULL, pt_window_export_action);
 }
 
 static void
