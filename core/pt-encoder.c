@@ -381,7 +381,7 @@ pt_encoder_read_safetensors (PtEncoder   *enc,
   g_autofree char *shape_text = NULL;
   const char *kind, *input_shape;
   guint n = pt_params_get_n (enc->params);
-  guint n_file, n_tracked = 0;
+  guint n_file;
 
   g_return_val_if_fail (enc != NULL && path != NULL, FALSE);
 
@@ -421,16 +421,12 @@ pt_encoder_read_safetensors (PtEncoder   *enc,
 
       if (is_tracked_name (enc, name))
         {
-          guint nd = 0;
-
-          pt_safetensors_get_shape (st, k, &nd);
           if (dtype != PT_SAFETENSORS_I64 || pt_safetensors_get_n_elements (st, k) != 1)
             {
               g_set_error (error, PT_ENCODER_ERROR, PT_ENCODER_ERROR_MISMATCH,
                            _("“%s”: the tensor “%s” should be one I64 value."), path, name);
               return FALSE;
             }
-          n_tracked++;
           continue;
         }
       if (pt_params_find (enc->params, name) < 0)
@@ -499,7 +495,6 @@ pt_encoder_read_safetensors (PtEncoder   *enc,
       }
   memcpy (pt_params_get_data (enc->params), staged,
           pt_params_get_n_floats (enc->params) * sizeof (float));
-  (void) n_tracked;
   return TRUE;
 }
 
