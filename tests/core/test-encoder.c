@@ -16,6 +16,9 @@
 #include "pt-test-method.h"
 #include "pt-threads.h"
 #include "pt-train-spec.h"
+#include "pt-features.h"
+#include "pt-run-export.h"
+#include <signal.h>
 
 static char *
 fixture (const char *name)
@@ -487,9 +490,10 @@ test_pytorch_vit_fixture (void)
   g_assert_cmpfloat (worst, <=, 1e-4);
 }
 
-/* pt_train_spec_build with init: the new run's step-0 features are the
- * exported run's, config.ini says where the weights came from; a bad file
- * fails before the run directory exists. */
+/* A trained run exported with pt_run_export (as `pretext-cli export`), a
+ * new run built by pt_train_spec_build with init: its step-0 features are
+ * the exported run's trained features bit for bit; config.ini says where the
+ * weights came from; a bad file fails before the run directory exists. */
 static void
 test_train_spec_init (void)
 {
@@ -498,10 +502,15 @@ test_train_spec_init (void)
   g_autofree char *bad = g_build_filename (dir, "bad.safetensors", NULL);
   g_autofree char *out = g_build_filename (dir, "run", NULL);
   g_autofree char *out2 = g_build_filename (dir, "run2", NULL);
-  g_autoptr(PtMethod) a = make_method ("simclr", "cnn", 3, 32, 4, 1);
-  g_autoptr(PtEncoder) enc = NULL;
+  g_autofree char *first = g_build_filename (dir, "first", NULL);
+  g_autoptr(PtMethod) a = NULL;
   g_autoptr(PtTrainSpec) spec = pt_train_spec_new ();
   g_autoptr(PtTrainer) trainer = NULL;
+  g_autoptr(PtTrainer) first_trainer = NULL;
+  PtRunExportOptions export = { 0 };
+  PtNormalization norm;
+  guint64 step = 0;
+  volatile sig_atomic_t stop = 0;
   g_autoptr(GError) error = NULL;
   g_autofree float *images = probe_images (4, 3 * 32 * 32);
   g_autofree float *fa = NULL, *fb = NULL;
@@ -511,12 +520,30 @@ test_train_spec_init (void)
   g_autofree char *want_sha = NULL;
   gsize len = 0;
   GKeyFile *config;
-  int dim = pt_method_get_feature_dim (a);
+  int dim;
 
-  enc = pt_encoder_from_method (a, &error);
+  /* the first run: 3 steps */
+  spec->method = g_strdup ("simclr");
+  spec->dataset = g_strdup ("shapes");
+  spec->encoder = g_strdup ("cnn");
+  spec->width = 4;
+  spec->batch_size = 16;
+  spec->steps = 3;
+  spec->seed = 1;
+  spec->out_dir = g_strdup (first);
+  first_trainer = pt_train_spec_build (spec, NULL, NULL, &error);
   g_assert_no_error (error);
-  g_assert_true (pt_encoder_save_safetensors (enc, path, NULL, 0, &error));
+  g_assert_true (pt_trainer_run_blocking (first_trainer, &stop, &error));
   g_assert_no_error (error);
+  export.safetensors = path;
+  g_assert_true (pt_run_export (first, &export, NULL, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  a = pt_features_load_method (first, PT_FEATURES_TRAINED, &norm, &step, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (step, ==, 3);
+  dim = pt_method_get_feature_dim (a);
+  g_clear_pointer (&spec, pt_train_spec_free);
+  spec = pt_train_spec_new ();
 
   spec->method = g_strdup ("simclr");
   spec->dataset = g_strdup ("shapes");
