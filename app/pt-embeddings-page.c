@@ -14,8 +14,9 @@
  * Embeddings made elsewhere (Open Embeddings…: a .npy, optional labels and
  * image folder, pt-embedding-set.h) are shown in the same map instead of a
  * run: loaded with pt_embedding_set_load_async, then prepared on a worker
- * (at most N_IMPORT_POINTS evenly spaced rows, L2-normalized, PCA, and the
- * leave-one-out kNN accuracy of all labeled rows, pt-embedding-eval.h).
+ * (at most N_IMPORT_POINTS evenly spaced rows, L2-normalized, PCA; and over
+ * all labeled rows the leave-one-out kNN and the seeded 80/20 linear-probe
+ * accuracy, pt-embedding-eval.h).
  * A bad file shows a banner and leaves the map as it was.
  */
 #include <math.h>
@@ -79,6 +80,7 @@ struct _PtEmbeddingsPage
   char             *pending_name;   /* the file being opened */
   guint            *imported_rows;  /* point -> row of the set */
   double            knn_accuracy;   /* of the imported set, or NAN */
+  double            probe_accuracy; /* of the imported set, or NAN */
   GCancellable     *import_cancellable;
 
   GCancellable     *features_cancellable;
@@ -177,6 +179,7 @@ pt_embeddings_page_forget_import (PtEmbeddingsPage *self)
   g_clear_pointer (&self->pending_name, g_free);
   g_clear_pointer (&self->imported_rows, g_free);
   self->knn_accuracy = NAN;
+  self->probe_accuracy = NAN;
 }
 
 /* ---- Features ---------------------------------------------------------- */
@@ -438,7 +441,12 @@ pt_embeddings_page_show_points (PtEmbeddingsPage *self)
   pt_scatter_map_set_points (self->map, self->n, xy, self->labels, self->n_classes,
                              (const char * const *) self->class_names);
   gtk_stack_set_visible_child_name (self->stack, "map");
-  if (self->imported != NULL && !isnan (self->knn_accuracy))
+  if (self->imported != NULL && !isnan (self->knn_accuracy) && !isnan (self->probe_accuracy))
+    /* TRANSLATORS: file name, number of points, kNN and linear-probe accuracy in percent */
+    status = g_strdup_printf (_("%s · %u points · kNN %.1f%% (leave-one-out) · probe %.1f%% (80/20 split) · PCA"),
+                              self->imported_name, self->n, 100.0 * self->knn_accuracy,
+                              100.0 * self->probe_accuracy);
+  else if (self->imported != NULL && !isnan (self->knn_accuracy))
     /* TRANSLATORS: file name, number of points, kNN accuracy in percent */
     status = g_strdup_printf (_("%s · %u points · kNN %.1f%% (leave-one-out) · PCA"),
                               self->imported_name, self->n, 100.0 * self->knn_accuracy);
@@ -728,6 +736,7 @@ typedef struct {
   float          *features;
   float          *pca;
   double          knn;
+  double          probe;
 } ImportJob;
 
 static void
@@ -793,9 +802,17 @@ import_thread (GTask        *task,
 
   /* kNN over every labeled row, not only the mapped ones. */
   job->knn = NAN;
+  job->probe = NAN;
   if (set->labels != NULL &&
       !pt_embedding_set_knn_accuracy (set, 20, 0.07, &job->knn, cancellable, NULL))
     job->knn = NAN;
+  if (set->labels != NULL && !g_cancellable_is_cancelled (cancellable))
+    {
+      g_autoptr(PtProbeResult) probe = pt_embedding_set_probe (set, 0, cancellable, NULL);
+
+      if (probe != NULL)
+        job->probe = probe->report->accuracy;
+    }
   g_task_return_boolean (task, TRUE);
 }
 
@@ -845,6 +862,7 @@ on_import_prepared_cb (GObject      *source,
   self->imported_name = g_steal_pointer (&job->name);
   self->imported_rows = g_steal_pointer (&job->rows);
   self->knn_accuracy = job->knn;
+  self->probe_accuracy = job->probe;
   g_free (self->features);
   self->features = g_steal_pointer (&job->features);
   g_free (self->pca);
@@ -962,6 +980,13 @@ pt_embeddings_page_get_knn_accuracy (PtEmbeddingsPage *self)
 {
   g_return_val_if_fail (PT_IS_EMBEDDINGS_PAGE (self), NAN);
   return self->imported != NULL ? self->knn_accuracy : NAN;
+}
+
+double
+pt_embeddings_page_get_probe_accuracy (PtEmbeddingsPage *self)
+{
+  g_return_val_if_fail (PT_IS_EMBEDDINGS_PAGE (self), NAN);
+  return self->imported != NULL ? self->probe_accuracy : NAN;
 }
 
 const char *
@@ -1151,6 +1176,7 @@ pt_embeddings_page_init (PtEmbeddingsPage *self)
 
   self->run_dirs = g_ptr_array_new_with_free_func (g_free);
   self->knn_accuracy = NAN;
+  self->probe_accuracy = NAN;
   pt_scatter_map_set_thumb_func (self->map, thumb_cb, self, NULL);
   pt_plot_export_attach (GTK_WIDGET (self->map));
   g_signal_connect_object (self->map, "point-activated", G_CALLBACK (on_point_activated_cb), self, 0);

@@ -37,8 +37,9 @@ void        pt_embeddings_page_open_embeddings (PtEmbeddingsPage *self,
                                                 const char       *npy_path,
                                                 const char       *labels_path,
                                                 const char       *image_dir);
-/* The imported set's leave-one-out kNN accuracy, or NAN. */
+/* The imported set's leave-one-out kNN and 80/20 probe accuracy, or NAN. */
 double      pt_embeddings_page_get_knn_accuracy (PtEmbeddingsPage *self);
+double      pt_embeddings_page_get_probe_accuracy (PtEmbeddingsPage *self);
 /* The banner's message, or NULL when it is hidden. */
 const char *pt_embeddings_page_get_banner      (PtEmbeddingsPage *self);
 /* Class of each point shown (borrowed, NULL when unlabeled) and the names. */

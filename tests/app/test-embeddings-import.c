@@ -158,6 +158,9 @@ test_import (void)
       g_assert_cmpint (labels[i], ==, want[i % 3]);
     }
   g_assert_cmpfloat (pt_embeddings_page_get_knn_accuracy (page), ==, 1.0);
+  /* 9 test rows of a seeded split; well above chance (1/3) */
+  g_assert_cmpfloat (pt_embeddings_page_get_probe_accuracy (page), >=, 7.0 / 9);
+  g_assert_cmpfloat (pt_embeddings_page_get_probe_accuracy (page), <=, 1.0);
   g_assert_null (pt_embeddings_page_get_banner (page));
 
   /* neighbours of point 4 (a bee) are bees */
@@ -192,6 +195,7 @@ test_import (void)
   pt_embeddings_page_open_embeddings (page, npy, NULL, NULL);
   g_assert_true (wait_until (unlabeled_points, page, 30));
   g_assert_true (isnan (pt_embeddings_page_get_knn_accuracy (page)));
+  g_assert_true (isnan (pt_embeddings_page_get_probe_accuracy (page)));
   g_assert_null (pt_embeddings_page_dup_thumbnail (page, 0));
 
   gtk_window_destroy (window);
