@@ -4,6 +4,7 @@
 #include "pt-augment-page.h"
 #include "pt-data-page.h"
 #include "pt-embeddings-page.h"
+#include "pt-evaluate-page.h"
 #include "pt-pages.h"
 #include "pt-pretrain-page.h"
 #include "pt-runs-page.h"
@@ -13,6 +14,7 @@ static const PtPageInfo pages[] = {
   { "augment", N_("Augment"), "image-x-generic-symbolic", pt_augment_page_get_type },
   { "pretrain", N_("Pretrain"), "media-playback-start-symbolic", pt_pretrain_page_get_type },
   { "embeddings", N_("Embeddings"), "view-grid-symbolic", pt_embeddings_page_get_type },
+  { "evaluate", N_("Evaluate"), "emblem-ok-symbolic", pt_evaluate_page_get_type },
   { "runs", N_("Runs"), "document-open-recent-symbolic", pt_runs_page_get_type },
   { NULL, NULL, NULL, NULL },
 };

@@ -307,6 +307,8 @@ logreg_chunk_run (int chunk_begin, int chunk_end, gpointer data)
     }
 }
 
+#define LOGREG_CHUNKS 16
+
 double
 pt_logreg_loss_backward (float       *dweight,
                          float       *dbias,
@@ -324,7 +326,9 @@ pt_logreg_loss_backward (float       *dweight,
 
   gboolean want_grad = dweight != NULL || dbias != NULL;
   int dp = (d + 7) & ~7;
-  int n_chunks = MAX (1, MIN (pt_threads_get (), n / 64));
+  /* A fixed split, whatever the thread count: the partial sums are added
+   * in chunk order, so the result is the same with 1 or 8 threads. */
+  int n_chunks = MAX (1, MIN (LOGREG_CHUNKS, n / 64));
   g_autofree float *wt = g_new0 (float, (gsize) k * dp);
   g_autofree double *dwt = g_new0 (double, want_grad ? (gsize) n_chunks * k * dp : 1);
   g_autofree double *db = g_new0 (double, (gsize) n_chunks * k);
@@ -335,7 +339,7 @@ pt_logreg_loss_backward (float       *dweight,
       wt[(gsize) c * dp + j] = weight[(gsize) j * k + c];
 
   LogregJob job = { x, labels, wt, bias, n, d, dp, k, want_grad, n_chunks, dwt, db, losses };
-  _pt_parallel_for (n_chunks, n_chunks, logreg_chunk_run, &job);
+  _pt_parallel_for (n_chunks, pt_threads_get (), logreg_chunk_run, &job);
 
   double loss = 0.0;
   for (int ch = 0; ch < n_chunks; ch++)

@@ -2,6 +2,7 @@
 #include <glib/gi18n.h>
 
 #include "pt-bar-chart.h"
+#include "pt-plot-util.h"
 
 struct _PtBarChart
 {
@@ -11,6 +12,7 @@ struct _PtBarChart
   GArray     *values;      /* double */
   char       *value_format;
   int         highlight;
+  double      max_value;
 };
 
 G_DEFINE_FINAL_TYPE (PtBarChart, pt_bar_chart, GTK_TYPE_WIDGET)
@@ -134,17 +136,21 @@ pt_bar_chart_draw (cairo_t               *cr,
 
 static void
 pt_bar_chart_fill_model (PtBarChart      *self,
-                         PtBarChartModel *model)
+                         PtBarChartModel *model,
+                         const GdkRGBA   *fg_override)
 {
   GtkWidget *widget = GTK_WIDGET (self);
   GdkRGBA fg;
 
-  gtk_style_context_get_color (gtk_widget_get_style_context (widget), &fg);
+  if (fg_override != NULL)
+    fg = *fg_override;
+  else
+    gtk_style_context_get_color (gtk_widget_get_style_context (widget), &fg);
 
   model->n_bars = self->values->len;
   model->labels = (const char **) self->labels->pdata;
   model->values = (const double *) (gpointer) self->values->data;
-  model->max_value = 0;
+  model->max_value = self->max_value;
   model->highlight = self->highlight;
   model->text_color = fg;
   model->bar_color = (GdkRGBA) { 0.21, 0.52, 0.89, 0.85 };      /* GNOME blue 3 */
@@ -162,7 +168,7 @@ pt_bar_chart_snapshot (GtkWidget   *widget,
   PtBarChartModel model;
   cairo_t *cr;
 
-  pt_bar_chart_fill_model (self, &model);
+  pt_bar_chart_fill_model (self, &model, NULL);
   cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, width, height));
   pt_bar_chart_draw (cr, width, height, &model);
   cairo_destroy (cr);
@@ -334,4 +340,39 @@ pt_bar_chart_set_highlight (PtBarChart *self,
   self->highlight = highlight;
   gtk_widget_queue_draw (GTK_WIDGET (self));
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HIGHLIGHT]);
+}
+
+void
+pt_bar_chart_set_max_value (PtBarChart *self,
+                            double      max_value)
+{
+  g_return_if_fail (PT_IS_BAR_CHART (self));
+
+  self->max_value = max_value;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
+bar_chart_draw_cb (cairo_t       *cr,
+                   int            width,
+                   int            height,
+                   gconstpointer  model)
+{
+  pt_bar_chart_draw (cr, width, height, model);
+}
+
+gboolean
+pt_bar_chart_export (PtBarChart  *self,
+                     const char  *path,
+                     int          width,
+                     int          height,
+                     GError     **error)
+{
+  GdkRGBA fg = { 0.1, 0.1, 0.1, 1 };
+  PtBarChartModel m;
+
+  g_return_val_if_fail (PT_IS_BAR_CHART (self), FALSE);
+
+  pt_bar_chart_fill_model (self, &m, &fg);
+  return pt_plot_export (bar_chart_draw_cb, &m, width, height, path, error);
 }

@@ -51,4 +51,14 @@ int        pt_bar_chart_get_highlight (PtBarChart      *self);
 void       pt_bar_chart_set_highlight (PtBarChart      *self,
                                        int              highlight);
 
+/* Bar scale: a value drawn full width (100 for percentages); <= 0: the largest value. */
+void       pt_bar_chart_set_max_value (PtBarChart      *self,
+                                       double           max_value);
+/* PNG or SVG by extension, dark text on white. */
+gboolean   pt_bar_chart_export     (PtBarChart         *self,
+                                    const char         *path,
+                                    int                 width,
+                                    int                 height,
+                                    GError            **error);
+
 G_END_DECLS

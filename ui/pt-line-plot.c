@@ -32,6 +32,13 @@ tr_y (const PtLinePlotModel *m,
   return m->log_y ? log10 (MAX (y, 1e-12)) : y;
 }
 
+static double
+tr_x (const PtLinePlotModel *m,
+      double                 x)
+{
+  return m->log_x ? log10 (MAX (x, 1e-12)) : x;
+}
+
 static void
 data_range (const PtLinePlotModel *m,
             double                *xmin,
@@ -45,10 +52,10 @@ data_range (const PtLinePlotModel *m,
     for (guint i = 0; i < m->series[s].n; i++)
       {
         double x = m->series[s].x[i], y = m->series[s].y[i];
-        if (!isfinite (x) || !isfinite (y) || (m->log_y && y <= 0))
+        if (!isfinite (x) || !isfinite (y) || (m->log_y && y <= 0) || (m->log_x && x <= 0))
           continue;
-        *xmin = MIN (*xmin, x);
-        *xmax = MAX (*xmax, x);
+        *xmin = MIN (*xmin, tr_x (m, x));
+        *xmax = MAX (*xmax, tr_x (m, x));
         *ymin = MIN (*ymin, tr_y (m, y));
         *ymax = MAX (*ymax, tr_y (m, y));
       }
@@ -97,7 +104,9 @@ format_tick (char   *buf,
 {
   if (log_y)
     v = pow (10, v);
-  if (v != 0 && fabs (v) >= 1e5)
+  if (log_y && v >= 1 && v < 1e7 && fabs (v - round (v)) < 1e-6)
+    g_snprintf (buf, size, "%.0f", v);
+  else if (v != 0 && fabs (v) >= 1e5)
     g_snprintf (buf, size, "%.1e", v);
   else
     g_snprintf (buf, size, "%.3g", v);
@@ -118,7 +127,7 @@ pt_line_plot_draw (cairo_t       *cr,
   pt_line_plot_get_area (m, width, height, &x0, &y0, &x1, &y1);
   data_range (m, &xmin, &xmax, &ymin, &ymax);
 
-#define SX(x) (x0 + ((x) - xmin) / (xmax - xmin) * (x1 - x0))
+#define SX(x) (x0 + (tr_x (m, x) - xmin) / (xmax - xmin) * (x1 - x0))
 #define SY(y) (y1 - ((y) - ymin) / (ymax - ymin) * (y1 - y0))
 
   cairo_save (cr);
@@ -140,17 +149,26 @@ pt_line_plot_draw (cairo_t       *cr,
       gdk_cairo_set_source_rgba (cr, &m->fg);
       pt_plot_text (cr, x0 - 6, SY (ticks[i]), 1.0, buf);
     }
-  n = pt_plot_nice_ticks (xmin, xmax, 7, ticks);
+  n = 0;
+  if (m->log_x)
+    /* Decades, when the range spans at least two. */
+    for (double d = ceil (xmin - 1e-9); d <= xmax + 1e-9 && n < G_N_ELEMENTS (ticks); d++)
+      ticks[n++] = d;
+  if (n < 2)
+    n = pt_plot_nice_ticks (xmin, xmax, 7, ticks);
   for (guint i = 0; i < n; i++)
     {
       char buf[32];
+      /* ticks are in the transformed space */
+      double px = x0 + (ticks[i] - xmin) / (xmax - xmin) * (x1 - x0);
+
       gdk_cairo_set_source_rgba (cr, &grid);
-      cairo_move_to (cr, floor (SX (ticks[i])) + 0.5, y0);
-      cairo_line_to (cr, floor (SX (ticks[i])) + 0.5, y1);
+      cairo_move_to (cr, floor (px) + 0.5, y0);
+      cairo_line_to (cr, floor (px) + 0.5, y1);
       cairo_stroke (cr);
-      format_tick (buf, sizeof buf, ticks[i], FALSE);
+      format_tick (buf, sizeof buf, ticks[i], m->log_x);
       gdk_cairo_set_source_rgba (cr, &m->fg);
-      pt_plot_text (cr, SX (ticks[i]), y1 + 12, 0.5, buf);
+      pt_plot_text (cr, px, y1 + 12, 0.5, buf);
     }
 
   /* Axes box. */
@@ -326,6 +344,7 @@ struct _PtLinePlot
   double     threshold;
   char      *threshold_label;
   gboolean   log_y;
+  gboolean   log_x;
   double     y_min, y_max;
 };
 
@@ -368,7 +387,7 @@ pt_line_plot_fill_model (PtLinePlot      *self,
     }
   *m = (PtLinePlotModel) {
     .n_series = self->series->len, .series = series, .n_markers = self->markers->len,
-    .markers = markers, .title = self->title, .x_label = self->x_label, .log_y = self->log_y,
+    .markers = markers, .title = self->title, .x_label = self->x_label, .log_y = self->log_y, .log_x = self->log_x,
     .threshold = self->threshold, .threshold_label = self->threshold_label, .fg = *fg,
     .y_min = self->y_min, .y_max = self->y_max,
   };
@@ -579,6 +598,16 @@ pt_line_plot_set_log_y (PtLinePlot *self,
   g_return_if_fail (PT_IS_LINE_PLOT (self));
 
   self->log_y = !!log_y;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+void
+pt_line_plot_set_log_x (PtLinePlot *self,
+                        gboolean    log_x)
+{
+  g_return_if_fail (PT_IS_LINE_PLOT (self));
+
+  self->log_x = !!log_x;
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 

@@ -29,6 +29,7 @@ typedef struct {
   const char         *title;
   const char         *x_label;
   gboolean            log_y;
+  gboolean            log_x;            /* decades on the x axis (label counts) */
   double              y_min, y_max;     /* fixed y range; NAN: from the data */
   double              threshold;        /* horizontal line, NAN for none */
   const char         *threshold_label;
@@ -81,6 +82,8 @@ void       pt_line_plot_set_y_range  (PtLinePlot    *self,
                                       double         y_max);
 void       pt_line_plot_set_log_y    (PtLinePlot    *self,
                                       gboolean       log_y);
+void       pt_line_plot_set_log_x    (PtLinePlot    *self,
+                                      gboolean       log_x);
 /* Removes every point and marker (keeps the series). */
 void       pt_line_plot_clear        (PtLinePlot    *self);
 /* PNG or SVG by extension. */

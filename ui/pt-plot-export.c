@@ -1,6 +1,7 @@
 /* pt-plot-export.c: "Export as PNG/SVG…" on any plot widget. */
 #include <glib/gi18n.h>
 
+#include "pt-bar-chart.h"
 #include "pt-heatmap.h"
 #include "pt-image-grid.h"
 #include "pt-line-plot.h"
@@ -21,6 +22,9 @@ pt_plot_export_widget (GtkWidget   *plot,
     return pt_heatmap_export (PT_HEATMAP (plot), path, MAX (w, h), MAX (w, h), error);
   if (PT_IS_SCATTER_MAP (plot))
     return pt_scatter_map_export (PT_SCATTER_MAP (plot), path, w, h, error);
+  if (PT_IS_BAR_CHART (plot))
+    return pt_bar_chart_export (PT_BAR_CHART (plot), path, w,
+                                MAX (gtk_widget_get_height (plot), 2 * PT_BAR_CHART_ROW_HEIGHT), error);
   if (PT_IS_IMAGE_GRID (plot))
     return pt_image_grid_export (PT_IMAGE_GRID (plot), path, w, h, error);
 

@@ -275,6 +275,46 @@ test_probe_bad_labels (void)
   g_assert_error (error, PT_PROBE_ERROR, PT_PROBE_ERROR_INVALID);
 }
 
+/* The objective and gradient do not depend on the thread count (fixed
+ * chunks summed in order): the window (2 threads) and the CLI (1 by
+ * default) give the same probe. */
+static void
+test_probe_thread_independent (void)
+{
+  const int n = 3000, d = 37, k = 7;
+  g_autofree float *x = g_new (float, (gsize) n * d);
+  g_autofree int *y = g_new (int, n);
+  g_autofree float *w = g_new (float, (gsize) d * k);
+  g_autofree float *b = g_new (float, k);
+  g_autofree float *dw1 = g_new (float, (gsize) d * k);
+  g_autofree float *dw3 = g_new (float, (gsize) d * k);
+  float db1[7], db3[7];
+  double l1, l3;
+  int saved = pt_threads_get ();
+  guint32 s = 12345;
+
+  for (gsize i = 0; i < (gsize) n * d; i++)
+    {
+      s = s * 1664525u + 1013904223u;
+      x[i] = (float) ((s >> 8) / 16777216.0 - 0.5);
+    }
+  for (int i = 0; i < n; i++)
+    y[i] = i % k;
+  for (int i = 0; i < d * k; i++)
+    w[i] = 0.01f * (float) ((i * 37) % 11 - 5);
+  for (int c = 0; c < k; c++)
+    b[c] = 0.1f * c;
+
+  pt_threads_set (1);
+  l1 = pt_logreg_loss_backward (dw1, db1, x, y, w, b, 1e-3, n, d, k);
+  pt_threads_set (3);
+  l3 = pt_logreg_loss_backward (dw3, db3, x, y, w, b, 1e-3, n, d, k);
+  pt_threads_set (saved);
+  g_assert_cmpfloat (l1, ==, l3);
+  g_assert_cmpmem (dw1, sizeof (float) * d * k, dw3, sizeof (float) * d * k);
+  g_assert_cmpmem (db1, sizeof db1, db3, sizeof db3);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -286,5 +326,6 @@ main (int argc, char **argv)
   g_test_add_func ("/core/probe/sklearn-fixture", test_probe_sklearn_fixture);
   g_test_add_func ("/core/probe/search-deterministic", test_probe_search_deterministic);
   g_test_add_func ("/core/probe/bad-labels", test_probe_bad_labels);
+  g_test_add_func ("/core/probe/thread-independent", test_probe_thread_independent);
   return g_test_run ();
 }

@@ -1,4 +1,7 @@
 /* PtBarChart: drawing and widget behaviour. */
+#include <string.h>
+#include <glib/gstdio.h>
+
 #include "pt-bar-chart.h"
 #include "pt-test-ui.h"
 
@@ -99,12 +102,72 @@ test_bar_chart_widget (void)
   g_assert_finalize_object (chart);
 }
 
+/* A fixed scale (percentages): 50 of 100 fills half the bar area, where
+ * the largest-value scale would fill all of it. Export writes PNG and SVG. */
+static void
+test_bar_chart_max_and_export (void)
+{
+  static const char *one[] = { "SSL" };
+  static const double half[] = { 50 };
+  PtBarChart *chart = PT_BAR_CHART (g_object_ref_sink (pt_bar_chart_new ()));
+  g_autofree char *dir = g_dir_make_tmp ("pretext-bars-XXXXXX", NULL);
+  g_autofree char *png = g_build_filename (dir, "bars.png", NULL);
+  g_autofree char *svg = g_build_filename (dir, "bars.svg", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GdkPixbuf) pb = NULL;
+  int end_fixed = -1, end_auto = -1;
+
+  pt_bar_chart_set_data (chart, 1, one, half);
+  pt_bar_chart_set_highlight (chart, -1);
+  for (int pass = 0; pass < 2; pass++)
+    {
+      const guint8 *px;
+      int stride;
+
+      pt_bar_chart_set_max_value (chart, pass == 0 ? 100 : 0);
+      g_assert_true (pt_bar_chart_export (chart, png, 400, 22, &error));
+      g_assert_no_error (error);
+      g_clear_object (&pb);
+      pb = gdk_pixbuf_new_from_file (png, &error);
+      g_assert_no_error (error);
+      px = gdk_pixbuf_read_pixels (pb);
+      stride = gdk_pixbuf_get_rowstride (pb);
+      for (int x = 0; x < gdk_pixbuf_get_width (pb); x++)
+        {
+          const guint8 *p = px + 11 * stride + x * gdk_pixbuf_get_n_channels (pb);
+          /* the bar colour: blue dominant */
+          if (p[2] > 150 && p[0] < 120)
+            {
+              if (pass == 0)
+                end_fixed = x;
+              else
+                end_auto = x;
+            }
+        }
+    }
+  g_assert_cmpint (end_fixed, >, 0);
+  g_assert_cmpint (end_auto, >, end_fixed + 40);
+
+  g_assert_true (pt_bar_chart_export (chart, svg, 400, 22, &error));
+  g_assert_no_error (error);
+  {
+    g_autofree char *text = NULL;
+    g_assert_true (g_file_get_contents (svg, &text, NULL, NULL));
+    g_assert_nonnull (strstr (text, "<svg"));
+  }
+  g_unlink (png);
+  g_unlink (svg);
+  g_rmdir (dir);
+  g_object_unref (chart);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/ui/bar-chart/draw", test_bar_chart_draw);
   g_test_add_func ("/ui/bar-chart/bar-at", test_bar_chart_bar_at);
+  pt_test_add_display_func ("/ui/bar-chart/max-and-export", test_bar_chart_max_and_export);
   pt_test_add_display_func ("/ui/bar-chart/widget", test_bar_chart_widget);
   return g_test_run ();
 }

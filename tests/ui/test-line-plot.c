@@ -94,6 +94,48 @@ test_line_plot_draw (void)
   cairo_surface_destroy (s);
 }
 
+/* The label-efficiency curve: counts 10, 100, 1000 on a log axis put 100
+ * at the centre column; a linear axis would put it near the left edge. */
+static void
+test_line_plot_log_x (void)
+{
+  static const double cx[] = { 10, 100, 1000 };
+  static const double cy[] = { 0.2, 0.5, 0.8 };
+  PtPlotSeries series = { "ssl", { 1, 0, 0, 1 }, cx, cy, 3, TRUE };
+  PtLinePlotModel m = { .n_series = 1, .series = &series, .title = "Labels", .x_label = "labels",
+                        .fg = { 0, 0, 0, 1 }, .y_min = 0, .y_max = 1, .threshold = NAN,
+                        .log_x = TRUE };
+  GdkRGBA red = { 1, 0, 0, 1 };
+  double x0, y0, x1, y1, cxp, cyp;
+  gboolean found = FALSE;
+
+  for (int pass = 0; pass < 2; pass++)
+    {
+      cairo_surface_t *s = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, 400, 300);
+      cairo_t *cr = cairo_create (s);
+
+      pt_line_plot_draw (cr, 400, 300, &m);
+      cairo_destroy (cr);
+      pt_line_plot_get_area (&m, 400, 300, &x0, &y0, &x1, &y1);
+      cxp = (x0 + x1) / 2;
+      cyp = (y0 + y1) / 2;
+      found = FALSE;
+      for (int dy = -2; dy <= 2 && !found; dy++)
+        for (int dx = -2; dx <= 2 && !found; dx++)
+          found = pt_test_pixel_is (s, (int) cxp + dx, (int) cyp + dy, &red, 0.2);
+      if (pass == 0)
+        {
+          g_assert_true (found);
+          /* Decade labels under the axis. */
+          g_assert_cmpuint (pt_test_count_ink (s, (int) x0, (int) y1 + 4, (int) x1, (int) y1 + 18), >, 20);
+        }
+      else
+        g_assert_false (found);
+      cairo_surface_destroy (s);
+      m.log_x = FALSE;
+    }
+}
+
 static void
 test_line_plot_export (void)
 {
@@ -175,6 +217,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/ui/plot/nice-ticks", test_plot_nice_ticks);
   g_test_add_func ("/ui/line-plot/draw", test_line_plot_draw);
+  g_test_add_func ("/ui/line-plot/log-x", test_line_plot_log_x);
   g_test_add_func ("/ui/line-plot/export", test_line_plot_export);
   pt_test_add_display_func ("/ui/line-plot/widget", test_line_plot_widget);
   return g_test_run ();
