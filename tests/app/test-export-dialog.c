@@ -7,6 +7,7 @@
 #include <glib/gstdio.h>
 #include <gtk/gtk.h>
 
+#include "pt-application.h"
 #include "pt-encoder.h"
 #include "pt-export-dialog.h"
 #include "pt-methods.h"
@@ -15,6 +16,7 @@
 #include "pt-threads.h"
 #include "pt-train-spec.h"
 #include "pt-ui.h"
+#include "pt-window.h"
 
 static char *tmp;
 static char *runs_root;
@@ -192,6 +194,75 @@ test_no_runs (void)
   gtk_window_destroy (GTK_WINDOW (dialog));
 }
 
+static GtkWidget *
+find_descendant (GtkWidget *widget,
+                 GType      type)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
+    return widget;
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_descendant (c, type);
+
+      if (found)
+        return found;
+    }
+  return NULL;
+}
+
+static gboolean
+menu_has_action (GMenuModel *model,
+                 const char *action)
+{
+  for (int i = 0; i < g_menu_model_get_n_items (model); i++)
+    {
+      g_autofree char *name = NULL;
+      g_autoptr(GMenuModel) section = g_menu_model_get_item_link (model, i, G_MENU_LINK_SECTION);
+
+      if (g_menu_model_get_item_attribute (model, i, G_MENU_ATTRIBUTE_ACTION, "s", &name) &&
+          g_strcmp0 (name, action) == 0)
+        return TRUE;
+      if (section != NULL && menu_has_action (section, action))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* The primary menu's Export… opens the dialog over the window. */
+static void
+test_window_menu (void)
+{
+  g_autoptr(PtApplication) app = pt_application_new ();
+  PtWindow *window;
+  GtkWidget *menu_button;
+  GtkWindow *dialog = NULL;
+  g_autoptr(GListModel) toplevels = NULL;
+
+  g_assert_true (g_application_register (G_APPLICATION (app), NULL, NULL));
+  window = pt_window_new (app, NULL, NULL);
+  gtk_window_present (GTK_WINDOW (window));
+  menu_button = find_descendant (gtk_window_get_titlebar (GTK_WINDOW (window)),
+                                 GTK_TYPE_MENU_BUTTON);
+  g_assert_nonnull (menu_button);
+  g_assert_true (menu_has_action (gtk_menu_button_get_menu_model (GTK_MENU_BUTTON (menu_button)),
+                                  "win.export"));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.export", NULL));
+  toplevels = gtk_window_get_toplevels ();
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GtkWindow) w = g_list_model_get_item (toplevels, i);
+
+      if (PT_IS_EXPORT_DIALOG (w))
+        dialog = w;
+    }
+  g_assert_nonnull (dialog);
+  g_assert_true (gtk_window_get_transient_for (dialog) == GTK_WINDOW (window));
+  gtk_window_destroy (dialog);
+  gtk_window_destroy (GTK_WINDOW (window));
+  while (g_main_context_pending (NULL))
+    g_main_context_iteration (NULL, FALSE);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -215,6 +286,7 @@ main (int   argc,
   g_test_add_func ("/app/export-dialog/all-formats", test_export_all);
   g_test_add_func ("/app/export-dialog/errors", test_export_errors);
   g_test_add_func ("/app/export-dialog/no-runs", test_no_runs);
+  g_test_add_func ("/app/export-dialog/window-menu", test_window_menu);
   ret = g_test_run ();
   remove_tree (tmp);
   g_free (run_dir);
