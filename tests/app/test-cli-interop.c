@@ -133,6 +133,40 @@ test_init (void)
   g_assert_true (g_file_test (last, G_FILE_TEST_EXISTS));
 }
 
+/* A run's embeddings written by embed, read back by inspect (the import
+ * path of sets made elsewhere): same shape, every row labeled. */
+static void
+test_embed_inspect (void)
+{
+  g_autofree char *run = train ("simclr-embed", "simclr", NULL);
+  g_autofree char *npy = g_build_filename (home, "emb.npy", NULL);
+  g_autofree char *labels = g_build_filename (home, "emb.labels.npy", NULL);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_auto(GStrv) lines = NULL;
+  PtCliResult r = pt_test_run_cli ("embed", run, "--out", npy, "--count", "200", "--json", NULL);
+  JsonObject *o;
+  gint64 n, dim;
+
+  g_assert_cmpint (r.status, ==, 0);
+  lines = g_strsplit (g_strstrip (r.out), "\n", -1);
+  g_assert_true (json_parser_load_from_data (parser, lines[g_strv_length (lines) - 1], -1, NULL));
+  o = json_node_get_object (json_parser_get_root (parser));
+  n = json_object_get_int_member (o, "n");
+  dim = json_object_get_int_member (o, "dim");
+  g_assert_cmpint (n, ==, 200);
+  pt_cli_result_clear (&r);
+
+  r = pt_test_run_cli ("inspect", npy, "--labels", labels, "--json", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_true (json_parser_load_from_data (parser, r.out, -1, NULL));
+  o = json_node_get_object (json_parser_get_root (parser));
+  g_assert_cmpint (json_object_get_int_member (o, "rows"), ==, n);
+  g_assert_cmpint (json_object_get_int_member (o, "dim"), ==, dim);
+  g_assert_cmpint (json_object_get_int_member (o, "labeled"), ==, n);
+  g_assert_true (json_object_has_member (o, "knn"));
+  pt_cli_result_clear (&r);
+}
+
 static void
 test_init_refused (void)
 {
@@ -187,6 +221,7 @@ main (int   argc,
   g_test_add_func ("/app/cli-interop/vit-export", test_vit_export);
   g_test_add_func ("/app/cli-interop/init", test_init);
   g_test_add_func ("/app/cli-interop/init-refused", test_init_refused);
+  g_test_add_func ("/app/cli-interop/embed-inspect", test_embed_inspect);
   status = g_test_run ();
   remove_tree (home);
   g_free (home);
