@@ -24,6 +24,7 @@ static const PtCliCommand commands[] = {
   { "probe", N_("Linear probe and kNN of a run’s features, beside the baselines"), pt_cli_probe_main },
   { "embed", N_("Write a run’s features as .npy, a projector bundle or CSV"), pt_cli_embed_main },
   { "export", N_("Write a run’s encoder weights as safetensors"), pt_cli_export_main },
+  { "inspect", N_("Look at embeddings made elsewhere: kNN, probe, neighbours, layouts"), pt_cli_inspect_main },
   { "bench", N_("Time the training step of a method"), pt_cli_bench_main },
   { "augment", N_("Render augmented views of a dataset as a grid PNG"), pt_cli_augment_main },
   { "info", N_("Describe a dataset: images, classes, bad files, content hash"), pt_cli_info_main },

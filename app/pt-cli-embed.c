@@ -10,7 +10,8 @@
  *                      as in training (for checks against other frameworks)
  *   --count N          only the first N images of the split
  *
- * Everything asked for is written as one atomic set: all files or none.
+ * Everything asked for is written as one atomic set: all files or none
+ * (pt_run_export, the same code as the window's File > Export…).
  * Features come from the run's last good checkpoint (cached in eval/).
  */
 #include <stdio.h>
@@ -18,32 +19,10 @@
 #include <glib/gi18n.h>
 
 #include "pt-build-config.h"
-#include "pt-atomic.h"
 #include "pt-cli.h"
 #include "pt-features.h"
-#include "pt-npy.h"
-#include "pt-projector.h"
+#include "pt-run-export.h"
 #include "pt-threads.h"
-
-static GdkPixbuf *
-thumb_cb (guint    index,
-          gpointer user_data)
-{
-  return pt_dataset_dup_pixbuf (user_data, index);
-}
-
-/* FILE.npy -> FILE.labels.npy; FILE -> FILE.labels.npy */
-static char *
-labels_path_for (const char *out)
-{
-  if (g_str_has_suffix (out, ".npy"))
-    {
-      g_autofree char *stem = g_strndup (out, strlen (out) - 4);
-
-      return g_strconcat (stem, ".labels.npy", NULL);
-    }
-  return g_strconcat (out, ".labels.npy", NULL);
-}
 
 int
 pt_cli_embed_main (int    argc,
@@ -54,24 +33,14 @@ pt_cli_embed_main (int    argc,
   g_autofree char *csv = NULL;
   g_autofree char *images_path = NULL;
   g_autofree char *split_name = NULL;
-  g_autofree char *labels_path = NULL;
-  g_autofree float *features = NULL;
-  g_autofree gint64 *labels64 = NULL;
-  g_autofree const char **class_names = NULL;
-  g_autofree const char **filenames = NULL;
   gboolean json = FALSE, random_init = FALSE;
-  int threads = 0, dim = 0, count = 0, dim_pixels = 0;
+  int threads = 0, count = 0;
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
-  g_autoptr(PtDataset) data = NULL;
-  PtAtomicSet *set = NULL;
-  PtProjectorExport exp = { 0 };
+  PtRunExportOptions options = { 0 };
+  PtRunExportResult result = { 0 };
   PtSplit split = PT_SPLIT_TEST;
-  guint64 step = 0;
-  guint n;
-  int n_classes;
   const char *run_dir;
-  int status = PT_EXIT_OK;
   const GOptionEntry entries[] = {
     { "out", 0, 0, G_OPTION_ARG_FILENAME, &out, N_("Features as .npy (labels beside it as FILE.labels.npy)"), N_("FILE.npy") },
     { "projector", 0, 0, G_OPTION_ARG_FILENAME, &projector, N_("Write a TensorBoard projector bundle into DIR"), N_("DIR") },
@@ -120,99 +89,15 @@ pt_cli_embed_main (int    argc,
     }
 
   pt_cli_register_methods ();
-  data = pt_features_open_split (run_dir, split, NULL, &error);
-  if (data == NULL)
+  options.npy = out;
+  options.projector = projector;
+  options.csv = csv;
+  options.images = images_path;
+  options.split = split;
+  options.count = (guint) count;
+  options.random_init = random_init;
+  if (!pt_run_export (run_dir, &options, &result, NULL, NULL, NULL, &error))
     return pt_cli_report_error ("embed", error);
-  features = pt_features_for_run (run_dir, data,
-                                  random_init ? PT_FEATURES_RANDOM_INIT : PT_FEATURES_TRAINED,
-                                  &dim, &step, NULL, NULL, &error);
-  if (features == NULL)
-    return pt_cli_report_error ("embed", error);
-
-  n = pt_dataset_get_n_images (data);
-  if (count > 0 && (guint) count < n)
-    n = (guint) count;   /* the first rows of the cached features */
-  n_classes = pt_dataset_get_n_classes (data);
-  labels64 = g_new (gint64, MAX (n, 1));
-  for (guint i = 0; i < n; i++)
-    labels64[i] = pt_dataset_get_label (data, i);
-  class_names = g_new0 (const char *, n_classes + 1);
-  for (int k = 0; k < n_classes; k++)
-    class_names[k] = pt_dataset_get_class_name (data, k);
-  if (pt_dataset_get_image_path (data, 0) != NULL)
-    {
-      filenames = g_new0 (const char *, n + 1);
-      for (guint i = 0; i < n; i++)
-        filenames[i] = pt_dataset_get_image_path (data, i);
-    }
-
-  exp.embeddings = features;
-  exp.n = n;
-  exp.d = (guint) dim;
-  exp.labels = pt_dataset_get_labels (data);
-  exp.class_names = n_classes > 0 ? class_names : NULL;
-  exp.n_classes = (guint) n_classes;
-  exp.filenames = filenames;
-  exp.thumb_func = thumb_cb;
-  exp.thumb_data = data;
-
-  set = pt_atomic_set_new ();
-  if (out != NULL)
-    {
-      PtAtomicFile *file = pt_atomic_set_add (set, out, &error);
-
-      labels_path = labels_path_for (out);
-      if (file == NULL || !pt_npy_write_f32 (file, features, n, (guint64) dim, &error))
-        goto fail;
-      file = pt_atomic_set_add (set, labels_path, &error);
-      if (file == NULL || !pt_npy_write_i64 (file, labels64, n, &error))
-        goto fail;
-    }
-  if (projector != NULL)
-    {
-      if (g_mkdir_with_parents (projector, 0755) != 0)
-        {
-          g_set_error (&error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                       _("Cannot create the folder “%s”."), projector);
-          goto fail;
-        }
-      if (!pt_projector_add_to_set (&exp, set, projector, &error))
-        goto fail;
-    }
-  if (images_path != NULL)
-    {
-      PtAtomicFile *file = pt_atomic_set_add (set, images_path, &error);
-      g_autofree float *pixels = NULL;
-      g_autoptr(GKeyFile) kf = g_key_file_new ();
-      g_autofree char *ini = g_build_filename (run_dir, "config.ini", NULL);
-      PtNormalization norm;
-      gsize size = pt_dataset_get_image_size (data);
-
-      if (file == NULL ||
-          !g_key_file_load_from_file (kf, ini, G_KEY_FILE_NONE, &error) ||
-          !pt_normalization_load (&norm, kf, "run", &error))
-        goto fail;
-      pixels = pt_features_raw_pixels (data, &dim_pixels);
-      for (guint i = 0; i < n; i++)
-        for (gsize k = 0; k < size; k++)
-          {
-            int c = (int) (k / (size / pt_dataset_get_channels (data)));
-
-            pixels[i * size + k] = (pixels[i * size + k] - norm.mean[c]) / norm.std[c];
-          }
-      if (!pt_npy_write_f32 (file, pixels, n, size, &error))
-        goto fail;
-    }
-  if (csv != NULL)
-    {
-      PtAtomicFile *file = pt_atomic_set_add (set, csv, &error);
-
-      if (file == NULL || !pt_csv_write_embeddings (&exp, file, &error))
-        goto fail;
-    }
-  if (!pt_atomic_set_commit (set, &error))
-    goto fail;
-  pt_atomic_set_free (set);
 
   if (json)
     {
@@ -226,17 +111,17 @@ pt_cli_embed_main (int    argc,
       json_builder_set_member_name (b, "features");
       json_builder_add_string_value (b, pt_feature_kind_to_string (random_init ? PT_FEATURES_RANDOM_INIT : PT_FEATURES_TRAINED));
       json_builder_set_member_name (b, "step");
-      json_builder_add_int_value (b, (gint64) step);
+      json_builder_add_int_value (b, (gint64) result.step);
       json_builder_set_member_name (b, "n");
-      json_builder_add_int_value (b, n);
+      json_builder_add_int_value (b, result.n);
       json_builder_set_member_name (b, "dim");
-      json_builder_add_int_value (b, dim);
+      json_builder_add_int_value (b, result.dim);
       if (out != NULL)
         {
           json_builder_set_member_name (b, "out");
           json_builder_add_string_value (b, out);
           json_builder_set_member_name (b, "labels");
-          json_builder_add_string_value (b, labels_path);
+          json_builder_add_string_value (b, result.labels_path);
         }
       if (projector != NULL)
         {
@@ -253,11 +138,7 @@ pt_cli_embed_main (int    argc,
     }
   else
     printf (_("Wrote %u features of dimension %d (checkpoint at step %llu).\n"),
-            n, dim, (unsigned long long) step);
+            result.n, result.dim, (unsigned long long) result.step);
+  pt_run_export_result_clear (&result);
   return PT_EXIT_OK;
-
-fail:
-  pt_atomic_set_free (set);   /* removes every temporary file */
-  status = pt_cli_report_error ("embed", error);
-  return status;
 }

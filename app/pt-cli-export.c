@@ -1,9 +1,10 @@
 /* pt-cli-export.c: `pretext-cli export DIR --safetensors FILE`.
  *
- * The run's encoder (last good checkpoint) as safetensors: F32 tensors named
- * exactly as inside Pretext ("encoder.blocks.0.conv.weight", ...), which are
- * the state_dict names of the PyTorch module in README.md, plus each
- * batchnorm's num_batches_tracked (I64), and the run's information as
+ * The run's encoder (last good checkpoint; cnn or vit, see pt-encoder.h) as
+ * safetensors: F32 tensors named exactly as inside Pretext
+ * ("encoder.blocks.0.conv.weight", "encoder.patch_embed.weight", ...), which
+ * are the state_dict names of the PyTorch modules in README.md, plus each
+ * cnn batchnorm's num_batches_tracked (I64), and the run's information as
  * strings in __metadata__ (method, dataset and its hash, step, input shape,
  * the normalization to apply to pixels in [0, 1], app version).
  */
@@ -13,9 +14,7 @@
 
 #include "pt-build-config.h"
 #include "pt-cli.h"
-#include "pt-export.h"
-#include "pt-features.h"
-#include "pt-run.h"
+#include "pt-run-export.h"
 
 int
 pt_cli_export_main (int    argc,
@@ -25,16 +24,9 @@ pt_cli_export_main (int    argc,
   gboolean json = FALSE;
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
-  g_autoptr(PtMethod) method = NULL;
-  g_autoptr(PtCnnEncoder) enc = NULL;
-  g_autoptr(PtRun) run = NULL;
-  g_autoptr(GPtrArray) meta = g_ptr_array_new_with_free_func (g_free);
-  PtNormalization norm;
-  guint64 step = 0;
-  GKeyFile *config;
+  PtRunExportOptions options = { 0 };
+  PtRunExportResult result = { 0 };
   const char *run_dir;
-  const char *keys[] = { "method", "dataset", "dataset_hash", "created", "app_version",
-                         "normalize_mean", "normalize_std" };
   const GOptionEntry entries[] = {
     { "safetensors", 0, 0, G_OPTION_ARG_FILENAME, &path, N_("Write the encoder’s weights to FILE"), N_("FILE") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print the result as JSON"), NULL },
@@ -60,40 +52,8 @@ pt_cli_export_main (int    argc,
     }
 
   pt_cli_register_methods ();
-  run = pt_run_open (run_dir, &error);
-  if (run == NULL)
-    return pt_cli_report_error ("export", error);
-  config = pt_run_get_config (run);
-  method = pt_features_load_method (run_dir, PT_FEATURES_TRAINED, &norm, &step, &error);
-  if (method == NULL)
-    return pt_cli_report_error ("export", error);
-  enc = pt_cnn_encoder_from_method (method, &error);
-  if (enc == NULL)
-    return pt_cli_report_error ("export", error);
-
-  g_ptr_array_add (meta, g_strdup ("format"));
-  g_ptr_array_add (meta, g_strdup ("pretext-encoder"));
-  g_ptr_array_add (meta, g_strdup ("encoder"));
-  g_ptr_array_add (meta, g_strdup ("cnn"));
-  g_ptr_array_add (meta, g_strdup ("width"));
-  g_ptr_array_add (meta, g_strdup_printf ("%d", enc->cnn_width));
-  g_ptr_array_add (meta, g_strdup ("input_shape"));
-  g_ptr_array_add (meta, g_strdup_printf ("%d,%d,%d", enc->channels, enc->height, enc->width));
-  g_ptr_array_add (meta, g_strdup ("step"));
-  g_ptr_array_add (meta, g_strdup_printf ("%llu", (unsigned long long) step));
-  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
-    {
-      char *value = g_key_file_get_string (config, "run", keys[i], NULL);
-
-      if (value == NULL)
-        continue;
-      g_ptr_array_add (meta, g_strdup (keys[i]));
-      g_ptr_array_add (meta, value);
-    }
-  g_ptr_array_add (meta, NULL);
-
-  if (!pt_cnn_encoder_save_safetensors (enc, path, (const char * const *) meta->pdata, step,
-                                        &error))
+  options.safetensors = path;
+  if (!pt_run_export (run_dir, &options, &result, NULL, NULL, NULL, &error))
     return pt_cli_report_error ("export", error);
 
   if (json)
@@ -106,13 +66,17 @@ pt_cli_export_main (int    argc,
       json_builder_set_member_name (b, "safetensors");
       json_builder_add_string_value (b, path);
       json_builder_set_member_name (b, "step");
-      json_builder_add_int_value (b, (gint64) step);
+      json_builder_add_int_value (b, (gint64) result.step);
+      json_builder_set_member_name (b, "encoder");
+      json_builder_add_string_value (b, result.encoder);
       json_builder_set_member_name (b, "tensors");
-      json_builder_add_int_value (b, pt_params_get_n (enc->params) + 4);
+      json_builder_add_int_value (b, result.n_tensors);
       json_builder_end_object (b);
       pt_cli_print_json_builder (b);
     }
   else
-    printf (_("Wrote the encoder of step %llu to %s.\n"), (unsigned long long) step, path);
+    printf (_("Wrote the encoder of step %llu to %s.\n"), (unsigned long long) result.step,
+            path);
+  pt_run_export_result_clear (&result);
   return PT_EXIT_OK;
 }

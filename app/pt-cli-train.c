@@ -67,6 +67,7 @@ pt_cli_train_main (int    argc,
   g_autofree char *augment = NULL;
   g_autofree char *out = NULL;
   g_autofree char *resume = NULL;
+  g_autofree char *init = NULL;
   g_auto(GStrv) sets = NULL;
   double epochs = 0;
   gint64 steps = 0, seed = 0, stop_at = 0;
@@ -94,6 +95,7 @@ pt_cli_train_main (int    argc,
     { "set", 0, 0, G_OPTION_ARG_STRING_ARRAY, &sets, N_("Set a method parameter (repeatable)"), N_("KEY=VALUE") },
     { "checkpoint-every", 0, 0, G_OPTION_ARG_INT, &checkpoint_every, N_("Steps between checkpoints (default 500)"), N_("N") },
     { "stop-at", 0, 0, G_OPTION_ARG_INT64, &stop_at, N_("Stop gracefully with a checkpoint after step N, as Ctrl+C would"), N_("N") },
+    { "init", 0, 0, G_OPTION_ARG_FILENAME, &init, N_("Start the encoder from weights exported by “pretext-cli export” (or PyTorch, same names)"), N_("FILE.safetensors") },
     { "resume", 0, 0, G_OPTION_ARG_FILENAME, &resume, N_("Continue the run in DIR from its last checkpoint"), N_("DIR") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print every step and the result as JSON"), NULL },
     { NULL }
@@ -111,7 +113,7 @@ pt_cli_train_main (int    argc,
     {
       if (method != NULL || dataset != NULL || encoder != NULL || augment != NULL ||
           out != NULL || sets != NULL || epochs != 0 || batch != 0 || width != 0 ||
-          seed != 0 || checkpoint_every != 0)
+          seed != 0 || checkpoint_every != 0 || init != NULL)
         return pt_cli_usage_error ("train", _("--resume takes only --steps, --stop-at, --threads and --json"));
     }
   else
@@ -176,6 +178,7 @@ pt_cli_train_main (int    argc,
       spec->augment = g_strdup (augment);
       spec->seed = (guint64) seed;
       spec->out_dir = g_strdup (out);
+      spec->init = g_strdup (init);
       spec->checkpoint_every = (guint) checkpoint_every;
       for (guint i = 0; sets != NULL && sets[i] != NULL; i++)
         if (!pt_train_spec_set_param (spec, sets[i], &error))

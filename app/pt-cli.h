@@ -88,6 +88,8 @@ int       pt_cli_embed_main       (int             argc,
                                    char          **argv);
 int       pt_cli_export_main      (int             argc,
                                    char          **argv);
+int       pt_cli_inspect_main     (int             argc,
+                                   char          **argv);
 
 /* Registers the built-in methods (once; pt-cli-methods.c). */
 void      pt_cli_register_methods (void);

@@ -10,14 +10,25 @@
  *    to the main loop as a frame (at most one pending).
  * A 2 s timeout while the page is mapped watches the run's checkpoint, so
  * the map follows a run that is training (from the window or the CLI).
+ *
+ * Embeddings made elsewhere (Open Embeddings…: a .npy, optional labels and
+ * image folder, pt-embedding-set.h) are shown in the same map instead of a
+ * run: loaded with pt_embedding_set_load_async, then prepared on a worker
+ * (at most N_IMPORT_POINTS evenly spaced rows, L2-normalized, PCA; and over
+ * all labeled rows the leave-one-out kNN and the seeded 80/20 linear-probe
+ * accuracy, pt-embedding-eval.h).
+ * A bad file shows a banner and leaves the map as it was.
  */
 #include <math.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 
 #include "pt-build-config.h"
+#include "pt-embedding-eval.h"
 #include "pt-embeddings-page.h"
 #include "pt-features.h"
+#include "pt-image-check.h"
+#include "pt-import-dialog.h"
 #include "pt-image-list.h"
 #include "pt-pca.h"
 #include "pt-plot-export.h"
@@ -29,6 +40,7 @@
 #define N_NEIGHBOURS 8
 #define TSNE_ITERATIONS 750
 #define TSNE_CHUNK 25
+#define N_IMPORT_POINTS 2000
 
 struct _PtEmbeddingsPage
 {
@@ -44,6 +56,8 @@ struct _PtEmbeddingsPage
   GtkLabel         *empty_label;
   GtkLabel         *neighbours_label;
   GtkBox           *neighbours_box;
+  GtkRevealer      *banner_revealer;
+  GtkLabel         *banner_label;
 
   char             *runs_root;
   GPtrArray        *run_dirs;       /* char *, dropdown order */
@@ -57,6 +71,17 @@ struct _PtEmbeddingsPage
   float            *pca;            /* n x 2 */
   float            *layout;         /* n x 2, the t-SNE layout shown, or NULL */
   guint64           step;
+  int              *labels;         /* n class indices of the points shown, or NULL */
+  int               n_classes;
+  char            **class_names;    /* n_classes names, or NULL */
+
+  PtEmbeddingSet   *imported;       /* shown instead of a run, or NULL */
+  char             *imported_name;
+  char             *pending_name;   /* the file being opened */
+  guint            *imported_rows;  /* point -> row of the set */
+  double            knn_accuracy;   /* of the imported set, or NAN */
+  double            probe_accuracy; /* of the imported set, or NAN */
+  GCancellable     *import_cancellable;
 
   GCancellable     *features_cancellable;
   GCancellable     *tsne_cancellable;
@@ -88,6 +113,73 @@ pt_embeddings_page_show_empty (PtEmbeddingsPage *self,
 {
   gtk_label_set_label (self->empty_label, message);
   gtk_stack_set_visible_child_name (self->stack, "empty");
+}
+
+static void
+pt_embeddings_page_show_banner (PtEmbeddingsPage *self,
+                                const char       *message)
+{
+  gtk_label_set_label (self->banner_label, message);
+  gtk_revealer_set_reveal_child (self->banner_revealer, message != NULL);
+}
+
+static void
+pt_embeddings_page_clear_classes (PtEmbeddingsPage *self)
+{
+  g_clear_pointer (&self->labels, g_free);
+  g_clear_pointer (&self->class_names, g_strfreev);
+  self->n_classes = 0;
+}
+
+static const char *
+pt_embeddings_page_class_name (PtEmbeddingsPage *self,
+                               int               c)
+{
+  if (c < 0 || c >= self->n_classes)
+    return NULL;
+  return self->class_names != NULL ? self->class_names[c] : NULL;
+}
+
+static int
+pt_embeddings_page_label (PtEmbeddingsPage *self,
+                          guint             i)
+{
+  return self->labels != NULL && i < self->n ? self->labels[i] : -1;
+}
+
+/* Point i's image: from the run's subset, or the imported image folder
+ * (checked and decoded by pt_image_load_square), or NULL. */
+static GdkTexture *
+pt_embeddings_page_dup_texture (PtEmbeddingsPage *self,
+                                guint             i,
+                                int               size)
+{
+  if (self->imported != NULL)
+    {
+      g_autoptr(GdkPixbuf) pixbuf = NULL;
+
+      if (self->imported->image_paths == NULL || i >= self->n)
+        return NULL;
+      pixbuf = pt_image_load_square (self->imported->image_paths[self->imported_rows[i]], size,
+                                     NULL, NULL);
+      return pixbuf != NULL ? gdk_texture_new_for_pixbuf (pixbuf) : NULL;
+    }
+  if (self->subset == NULL || i >= pt_dataset_get_n_images (self->subset))
+    return NULL;
+  return pt_dataset_dup_texture (self->subset, i, size);
+}
+
+static void
+pt_embeddings_page_forget_import (PtEmbeddingsPage *self)
+{
+  g_cancellable_cancel (self->import_cancellable);
+  g_clear_object (&self->import_cancellable);
+  g_clear_pointer (&self->imported, pt_embedding_set_free);
+  g_clear_pointer (&self->imported_name, g_free);
+  g_clear_pointer (&self->pending_name, g_free);
+  g_clear_pointer (&self->imported_rows, g_free);
+  self->knn_accuracy = NAN;
+  self->probe_accuracy = NAN;
 }
 
 /* ---- Features ---------------------------------------------------------- */
@@ -221,22 +313,17 @@ show_frame_cb (gpointer data)
       self->layout = g_steal_pointer (&f->xy);
       if (gtk_toggle_button_get_active (self->tsne_toggle))
         {
-          const char * const *names = NULL;
-          g_autofree const char **owned = NULL;
-          int k = pt_dataset_get_n_classes (self->subset);
-
-          if (k > 0)
-            {
-              owned = g_new0 (const char *, k + 1);
-              for (int c = 0; c < k; c++)
-                owned[c] = pt_dataset_get_class_name (self->subset, c);
-              names = owned;
-            }
-          pt_scatter_map_set_points (self->map, self->n, self->layout,
-                                     pt_dataset_get_labels (self->subset), k, names);
-          /* TRANSLATORS: checkpoint step, points, t-SNE iteration */
-          status = g_strdup_printf (_("step %u · %u test images · t-SNE iteration %d"),
-                                    (guint) self->step, self->n, f->iteration);
+          pt_scatter_map_set_points (self->map, self->n, self->layout, self->labels,
+                                     self->n_classes,
+                                     (const char * const *) self->class_names);
+          if (self->imported != NULL)
+            /* TRANSLATORS: file name, points, t-SNE iteration */
+            status = g_strdup_printf (_("%s · %u points · t-SNE iteration %d"),
+                                      self->imported_name, self->n, f->iteration);
+          else
+            /* TRANSLATORS: checkpoint step, points, t-SNE iteration */
+            status = g_strdup_printf (_("step %u · %u test images · t-SNE iteration %d"),
+                                      (guint) self->step, self->n, f->iteration);
           gtk_label_set_label (self->status_label, status);
         }
       self->n_frames++;
@@ -345,24 +432,30 @@ pt_embeddings_page_start_tsne (PtEmbeddingsPage *self)
 static void
 pt_embeddings_page_show_points (PtEmbeddingsPage *self)
 {
-  int k;
-  g_autofree const char **names = NULL;
   g_autofree char *status = NULL;
   const float *xy;
 
-  if (self->subset == NULL)
+  if ((self->subset == NULL && self->imported == NULL) || self->pca == NULL)
     return;
-  k = pt_dataset_get_n_classes (self->subset);
-  names = g_new0 (const char *, k + 1);
-  for (int c = 0; c < k; c++)
-    names[c] = pt_dataset_get_class_name (self->subset, c);
-
   xy = gtk_toggle_button_get_active (self->tsne_toggle) && self->layout ? self->layout : self->pca;
-  pt_scatter_map_set_points (self->map, self->n, xy, pt_dataset_get_labels (self->subset), k,
-                             k > 0 ? names : NULL);
+  pt_scatter_map_set_points (self->map, self->n, xy, self->labels, self->n_classes,
+                             (const char * const *) self->class_names);
   gtk_stack_set_visible_child_name (self->stack, "map");
-  /* TRANSLATORS: checkpoint step, number of points */
-  status = g_strdup_printf (_("step %u · %u test images · PCA"), (guint) self->step, self->n);
+  if (self->imported != NULL && !isnan (self->knn_accuracy) && !isnan (self->probe_accuracy))
+    /* TRANSLATORS: file name, number of points, kNN and linear-probe accuracy in percent */
+    status = g_strdup_printf (_("%s · %u points · kNN %.1f%% (leave-one-out) · probe %.1f%% (80/20 split) · PCA"),
+                              self->imported_name, self->n, 100.0 * self->knn_accuracy,
+                              100.0 * self->probe_accuracy);
+  else if (self->imported != NULL && !isnan (self->knn_accuracy))
+    /* TRANSLATORS: file name, number of points, kNN accuracy in percent */
+    status = g_strdup_printf (_("%s · %u points · kNN %.1f%% (leave-one-out) · PCA"),
+                              self->imported_name, self->n, 100.0 * self->knn_accuracy);
+  else if (self->imported != NULL)
+    /* TRANSLATORS: file name, number of points */
+    status = g_strdup_printf (_("%s · %u points · PCA"), self->imported_name, self->n);
+  else
+    /* TRANSLATORS: checkpoint step, number of points */
+    status = g_strdup_printf (_("step %u · %u test images · PCA"), (guint) self->step, self->n);
   gtk_label_set_label (self->status_label, status);
 }
 
@@ -392,6 +485,15 @@ on_features_done_cb (GObject      *source,
     g_clear_pointer (&self->layout, g_free);
 
   g_set_object (&self->subset, job->subset);
+  pt_embeddings_page_clear_classes (self);
+  self->labels = g_memdup2 (pt_dataset_get_labels (job->subset), sizeof (int) * MAX (job->n, 1));
+  self->n_classes = pt_dataset_get_n_classes (job->subset);
+  if (self->n_classes > 0)
+    {
+      self->class_names = g_new0 (char *, self->n_classes + 1);
+      for (int c = 0; c < self->n_classes; c++)
+        self->class_names[c] = g_strdup (pt_dataset_get_class_name (job->subset, c));
+    }
   g_free (self->features);
   self->features = g_steal_pointer (&job->features);
   g_free (self->pca);
@@ -448,8 +550,9 @@ static void
 pt_embeddings_page_select_run (PtEmbeddingsPage *self,
                                const char       *dir)
 {
-  if (g_strcmp0 (self->run_dir, dir) == 0)
+  if (g_strcmp0 (self->run_dir, dir) == 0 && self->imported == NULL)
     return;
+  pt_embeddings_page_forget_import (self);
   g_free (self->run_dir);
   self->run_dir = g_strdup (dir);
   g_clear_pointer (&self->layout, g_free);
@@ -489,8 +592,14 @@ pt_embeddings_page_refresh (PtEmbeddingsPage *self)
 
   self->filling = TRUE;
   gtk_drop_down_set_model (self->run_dropdown, G_LIST_MODEL (titles));
-  gtk_drop_down_set_selected (self->run_dropdown, selected);
+  /* Imported embeddings stay until a run is picked. */
+  gtk_drop_down_set_selected (self->run_dropdown,
+                              self->imported != NULL || self->import_cancellable != NULL
+                              ? GTK_INVALID_LIST_POSITION : selected);
   self->filling = FALSE;
+
+  if (self->imported != NULL || self->import_cancellable != NULL)
+    return;
 
   if (self->run_dirs->len == 0)
     {
@@ -549,7 +658,7 @@ on_point_activated_cb (PtScatterMap     *map,
   g_autoptr(GArray) nn = pt_embeddings_page_dup_neighbours (self, i);
   g_autofree char *text = NULL;
   GtkWidget *child;
-  int label = pt_dataset_get_label (self->subset, i);
+  int label = pt_embeddings_page_label (self, i);
   guint same = 0;
 
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->neighbours_box))) != NULL)
@@ -558,13 +667,21 @@ on_point_activated_cb (PtScatterMap     *map,
   for (guint k = 0; k <= nn->len; k++)
     {
       guint idx = k == 0 ? i : g_array_index (nn, guint, k - 1);
-      g_autoptr(GdkTexture) tex = pt_dataset_dup_texture (self->subset, idx, 64);
-      GtkWidget *pic = gtk_picture_new_for_paintable (GDK_PAINTABLE (tex));
-      int l = pt_dataset_get_label (self->subset, idx);
+      g_autoptr(GdkTexture) tex = pt_embeddings_page_dup_texture (self, idx, 64);
+      GtkWidget *pic = tex != NULL ? gtk_picture_new_for_paintable (GDK_PAINTABLE (tex))
+                                   : gtk_label_new (NULL);
+      int l = pt_embeddings_page_label (self, idx);
+      g_autofree char *number = NULL;
 
+      if (tex == NULL)
+        {
+          /* no image folder: the row number stands in for the picture */
+          number = g_strdup_printf ("%u", self->imported_rows != NULL ? self->imported_rows[idx] : idx);
+          gtk_label_set_label (GTK_LABEL (pic), number);
+        }
       gtk_widget_set_size_request (pic, 64, 64);
       if (l >= 0)
-        gtk_widget_set_tooltip_text (pic, pt_dataset_get_class_name (self->subset, l));
+        gtk_widget_set_tooltip_text (pic, pt_embeddings_page_class_name (self, l));
       if (k == 0)
         gtk_widget_add_css_class (pic, "pt-card");
       else if (l == label)
@@ -576,7 +693,9 @@ on_point_activated_cb (PtScatterMap     *map,
   if (label >= 0)
     /* TRANSLATORS: image number, its class, how many neighbours share it, how many neighbours */
     text = g_strdup_printf (_("Image %u (%s) and its nearest neighbours: %u of %u share its class."),
-                            i, pt_dataset_get_class_name (self->subset, label), same, nn->len);
+                            i, pt_embeddings_page_class_name (self, label) != NULL
+                               ? pt_embeddings_page_class_name (self, label) : "?",
+                            same, nn->len);
   else
     text = g_strdup_printf (_("Image %u and its nearest neighbours."), i);
   gtk_label_set_label (self->neighbours_label, text);
@@ -586,11 +705,7 @@ static GdkTexture *
 thumb_cb (guint    i,
           gpointer user_data)
 {
-  PtEmbeddingsPage *self = user_data;
-
-  if (self->subset == NULL || i >= pt_dataset_get_n_images (self->subset))
-    return NULL;
-  return pt_dataset_dup_texture (self->subset, i, 64);
+  return pt_embeddings_page_dup_texture (user_data, i, 64);
 }
 
 static void
@@ -607,6 +722,306 @@ on_projection_toggled_cb (PtEmbeddingsPage *self)
       g_clear_object (&self->tsne_cancellable);
     }
   pt_embeddings_page_show_points (self);
+}
+
+/* ---- Imported embeddings ----------------------------------------------- */
+
+typedef struct {
+  PtEmbeddingSet *set;
+  char           *name;
+  /* results */
+  guint           n;
+  int             dim;
+  guint          *rows;
+  float          *features;
+  float          *pca;
+  double          knn;
+  double          probe;
+} ImportJob;
+
+static void
+import_job_free (ImportJob *job)
+{
+  g_clear_pointer (&job->set, pt_embedding_set_free);
+  g_free (job->name);
+  g_free (job->rows);
+  g_free (job->features);
+  g_free (job->pca);
+  g_free (job);
+}
+
+static void
+import_thread (GTask        *task,
+               gpointer      source,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  ImportJob *job = task_data;
+  const PtEmbeddingSet *set = job->set;
+  g_autoptr(PtPca) pca = NULL;
+  GError *error = NULL;
+
+  if (set->n < 2)
+    {
+      g_task_return_new_error (task, PT_EMBEDDING_SET_ERROR, PT_EMBEDDING_SET_ERROR_INVALID,
+                               _("“%s” has %u rows; the map needs at least 2."), job->name,
+                               set->n);
+      return;
+    }
+  /* Evenly spaced rows keep the map and t-SNE interactive. */
+  job->n = MIN (set->n, N_IMPORT_POINTS);
+  job->dim = (int) set->d;
+  job->rows = g_new (guint, job->n);
+  job->features = g_new (float, (gsize) job->n * job->dim);
+  for (guint i = 0; i < job->n; i++)
+    {
+      float *row = job->features + (gsize) i * job->dim;
+      double s = 0;
+
+      job->rows[i] = (guint) ((guint64) i * set->n / job->n);
+      memcpy (row, set->data + (gsize) job->rows[i] * set->d, sizeof (float) * set->d);
+      /* Cosine geometry, as for a run's features. */
+      for (int j = 0; j < job->dim; j++)
+        s += (double) row[j] * row[j];
+      s = s > 0 ? 1.0 / sqrt (s) : 0;
+      for (int j = 0; j < job->dim; j++)
+        row[j] *= (float) s;
+    }
+  pca = pt_pca_fit (job->features, (int) job->n, job->dim, MIN (2, job->dim), &error);
+  if (pca == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  job->pca = g_new0 (float, 2 * job->n);
+  if (pca->n_components == 2)
+    pt_pca_transform (pca, job->pca, job->features, (int) job->n);
+  else
+    for (guint i = 0; i < job->n; i++)
+      job->pca[2 * i] = job->features[i];
+
+  /* kNN over every labeled row, not only the mapped ones. */
+  job->knn = NAN;
+  job->probe = NAN;
+  if (set->labels != NULL &&
+      !pt_embedding_set_knn_accuracy (set, 20, 0.07, &job->knn, cancellable, NULL))
+    job->knn = NAN;
+  if (set->labels != NULL && !g_cancellable_is_cancelled (cancellable))
+    {
+      g_autoptr(PtProbeResult) probe = pt_embedding_set_probe (set, 0, cancellable, NULL);
+
+      if (probe != NULL)
+        job->probe = probe->report->accuracy;
+    }
+  g_task_return_boolean (task, TRUE);
+}
+
+/* The banner says why; what was shown stays, with its status line. */
+static void
+pt_embeddings_page_import_failed (PtEmbeddingsPage *self,
+                                  const char       *message)
+{
+  g_clear_pointer (&self->pending_name, g_free);
+  pt_embeddings_page_show_banner (self, message);
+  gtk_label_set_label (self->status_label, "");
+  pt_embeddings_page_show_points (self);
+  pt_embeddings_page_refresh (self);
+}
+
+static void
+on_import_prepared_cb (GObject      *source,
+                       GAsyncResult *result,
+                       gpointer      user_data)
+{
+  g_autoptr(PtEmbeddingsPage) self = user_data;
+  ImportJob *job = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GError) error = NULL;
+  const PtLabels *labels;
+
+  if (g_cancellable_is_cancelled (g_task_get_cancellable (G_TASK (result))))
+    return;
+  g_clear_object (&self->import_cancellable);
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      pt_embeddings_page_import_failed (self, error->message);
+      return;
+    }
+
+  /* Leave whatever was shown: a run's work stops. */
+  g_cancellable_cancel (self->features_cancellable);
+  g_clear_object (&self->features_cancellable);
+  g_cancellable_cancel (self->tsne_cancellable);
+  g_clear_object (&self->tsne_cancellable);
+  g_clear_object (&self->subset);
+  g_clear_pointer (&self->run_dir, g_free);
+  g_clear_pointer (&self->layout, g_free);
+  pt_embeddings_page_forget_import (self);
+  pt_embeddings_page_clear_classes (self);
+
+  self->imported = g_steal_pointer (&job->set);
+  self->imported_name = g_steal_pointer (&job->name);
+  self->imported_rows = g_steal_pointer (&job->rows);
+  self->knn_accuracy = job->knn;
+  self->probe_accuracy = job->probe;
+  g_free (self->features);
+  self->features = g_steal_pointer (&job->features);
+  g_free (self->pca);
+  self->pca = g_steal_pointer (&job->pca);
+  self->dim = job->dim;
+  self->n = job->n;
+  self->step = 0;
+  labels = self->imported->labels;
+  if (labels != NULL)
+    {
+      self->labels = g_new (int, self->n);
+      for (guint i = 0; i < self->n; i++)
+        self->labels[i] = labels->values[self->imported_rows[i]];
+      self->n_classes = (int) labels->n_classes;
+      self->class_names = g_new0 (char *, self->n_classes + 1);
+      for (int c = 0; c < self->n_classes; c++)
+        self->class_names[c] = labels->class_names != NULL ? g_strdup (labels->class_names[c])
+                                                           : g_strdup_printf ("%d", c);
+    }
+  self->generation++;
+  self->n_updates++;
+  pt_embeddings_page_show_banner (self, NULL);
+  gtk_label_set_label (self->neighbours_label,
+                       _("Click a point to see its nearest neighbours in feature space."));
+  pt_embeddings_page_show_points (self);
+  pt_embeddings_page_refresh (self);
+  if (gtk_toggle_button_get_active (self->tsne_toggle))
+    pt_embeddings_page_start_tsne (self);
+}
+
+static void
+on_import_loaded_cb (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(PtEmbeddingsPage) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PtEmbeddingSet) set = pt_embedding_set_load_finish (result, &error);
+  g_autoptr(GTask) task = NULL;
+  GCancellable *cancellable = g_task_get_cancellable (G_TASK (result));
+  ImportJob *job;
+
+  if (g_cancellable_is_cancelled (cancellable) || cancellable != self->import_cancellable)
+    return;
+  if (set == NULL)
+    {
+      g_clear_object (&self->import_cancellable);
+      pt_embeddings_page_import_failed (self, error->message);
+      return;
+    }
+  job = g_new0 (ImportJob, 1);
+  job->set = g_steal_pointer (&set);
+  job->name = g_steal_pointer (&self->pending_name);
+  task = g_task_new (NULL, self->import_cancellable, on_import_prepared_cb, g_object_ref (self));
+  g_task_set_task_data (task, job, (GDestroyNotify) import_job_free);
+  g_task_run_in_thread (task, import_thread);
+}
+
+static void
+on_import_chosen_cb (const char *npy,
+                     const char *labels,
+                     const char *images,
+                     gpointer    user_data)
+{
+  pt_embeddings_page_open_embeddings (PT_EMBEDDINGS_PAGE (user_data), npy, labels, images);
+}
+
+static void
+pt_embeddings_page_open_action (GtkWidget  *widget,
+                                const char *action_name,
+                                GVariant   *parameter)
+{
+  GtkRoot *root = gtk_widget_get_root (widget);
+
+  pt_import_dialog_present (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                            on_import_chosen_cb, g_object_ref (widget), g_object_unref);
+}
+
+static void
+pt_embeddings_page_dismiss_action (GtkWidget  *widget,
+                                   const char *action_name,
+                                   GVariant   *parameter)
+{
+  pt_embeddings_page_show_banner (PT_EMBEDDINGS_PAGE (widget), NULL);
+}
+
+void
+pt_embeddings_page_open_embeddings (PtEmbeddingsPage *self,
+                                    const char       *npy_path,
+                                    const char       *labels_path,
+                                    const char       *image_dir)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autofree char *status = NULL;
+  g_autofree char *name = NULL;
+
+  g_return_if_fail (PT_IS_EMBEDDINGS_PAGE (self));
+  g_return_if_fail (npy_path != NULL);
+
+  g_cancellable_cancel (self->import_cancellable);
+  g_clear_object (&self->import_cancellable);
+  self->import_cancellable = g_cancellable_new ();
+  name = g_path_get_basename (npy_path);
+  /* TRANSLATORS: a file name */
+  status = g_strdup_printf (_("Opening %s…"), name);
+  gtk_label_set_label (self->status_label, status);
+  g_free (self->pending_name);
+  self->pending_name = g_steal_pointer (&name);
+  pt_embedding_set_load_async (npy_path, labels_path, image_dir, self->import_cancellable,
+                               on_import_loaded_cb, g_object_ref (self));
+}
+
+double
+pt_embeddings_page_get_knn_accuracy (PtEmbeddingsPage *self)
+{
+  g_return_val_if_fail (PT_IS_EMBEDDINGS_PAGE (self), NAN);
+  return self->imported != NULL ? self->knn_accuracy : NAN;
+}
+
+double
+pt_embeddings_page_get_probe_accuracy (PtEmbeddingsPage *self)
+{
+  g_return_val_if_fail (PT_IS_EMBEDDINGS_PAGE (self), NAN);
+  return self->imported != NULL ? self->probe_accuracy : NAN;
+}
+
+const char *
+pt_embeddings_page_get_banner (PtEmbeddingsPage *self)
+{
+  g_return_val_if_fail (PT_IS_EMBEDDINGS_PAGE (self), NULL);
+  if (!gtk_revealer_get_reveal_child (self->banner_revealer))
+    return NULL;
+  return gtk_label_get_label (self->banner_label);
+}
+
+const int *
+pt_embeddings_page_get_labels (PtEmbeddingsPage *self,
+                               int              *n_classes)
+{
+  g_return_val_if_fail (PT_IS_EMBEDDINGS_PAGE (self), NULL);
+  if (n_classes != NULL)
+    *n_classes = self->n_classes;
+  return self->labels;
+}
+
+const char *
+pt_embeddings_page_get_class_name (PtEmbeddingsPage *self,
+                                   int               c)
+{
+  g_return_val_if_fail (PT_IS_EMBEDDINGS_PAGE (self), NULL);
+  return pt_embeddings_page_class_name (self, c);
+}
+
+GdkTexture *
+pt_embeddings_page_dup_thumbnail (PtEmbeddingsPage *self,
+                                  guint             i)
+{
+  g_return_val_if_fail (PT_IS_EMBEDDINGS_PAGE (self), NULL);
+  return pt_embeddings_page_dup_texture (self, i, 64);
 }
 
 /* ---- Public ------------------------------------------------------------ */
@@ -700,6 +1115,7 @@ pt_embeddings_page_dispose (GObject *object)
   g_cancellable_cancel (self->tsne_cancellable);
   g_clear_object (&self->tsne_cancellable);
   g_clear_object (&self->subset);
+  pt_embeddings_page_forget_import (self);
   gtk_widget_dispose_template (GTK_WIDGET (self), PT_TYPE_EMBEDDINGS_PAGE);
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
     gtk_widget_unparent (child);
@@ -717,6 +1133,7 @@ pt_embeddings_page_finalize (GObject *object)
   g_free (self->features);
   g_free (self->pca);
   g_free (self->layout);
+  pt_embeddings_page_clear_classes (self);
   G_OBJECT_CLASS (pt_embeddings_page_parent_class)->finalize (object);
 }
 
@@ -743,8 +1160,12 @@ pt_embeddings_page_class_init (PtEmbeddingsPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PtEmbeddingsPage, empty_label);
   gtk_widget_class_bind_template_child (widget_class, PtEmbeddingsPage, neighbours_label);
   gtk_widget_class_bind_template_child (widget_class, PtEmbeddingsPage, neighbours_box);
+  gtk_widget_class_bind_template_child (widget_class, PtEmbeddingsPage, banner_revealer);
+  gtk_widget_class_bind_template_child (widget_class, PtEmbeddingsPage, banner_label);
 
   gtk_widget_class_install_action (widget_class, "embeddings.refresh", NULL, pt_embeddings_page_refresh_action);
+  gtk_widget_class_install_action (widget_class, "embeddings.open", NULL, pt_embeddings_page_open_action);
+  gtk_widget_class_install_action (widget_class, "embeddings.dismiss", NULL, pt_embeddings_page_dismiss_action);
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
 }
 
@@ -754,6 +1175,8 @@ pt_embeddings_page_init (PtEmbeddingsPage *self)
   gtk_widget_init_template (GTK_WIDGET (self));
 
   self->run_dirs = g_ptr_array_new_with_free_func (g_free);
+  self->knn_accuracy = NAN;
+  self->probe_accuracy = NAN;
   pt_scatter_map_set_thumb_func (self->map, thumb_cb, self, NULL);
   pt_plot_export_attach (GTK_WIDGET (self->map));
   g_signal_connect_object (self->map, "point-activated", G_CALLBACK (on_point_activated_cb), self, 0);

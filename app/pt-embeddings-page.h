@@ -30,4 +30,25 @@ gboolean    pt_embeddings_page_get_busy      (PtEmbeddingsPage *self);
 GArray     *pt_embeddings_page_dup_neighbours (PtEmbeddingsPage *self,
                                                guint             i);
 
+/* Shows embeddings made elsewhere instead of a run (pt-embedding-set.h:
+ * labels_path and image_dir may be NULL), loaded and prepared on workers;
+ * a bad file shows a banner and keeps what was shown. */
+void        pt_embeddings_page_open_embeddings (PtEmbeddingsPage *self,
+                                                const char       *npy_path,
+                                                const char       *labels_path,
+                                                const char       *image_dir);
+/* The imported set's leave-one-out kNN and 80/20 probe accuracy, or NAN. */
+double      pt_embeddings_page_get_knn_accuracy (PtEmbeddingsPage *self);
+double      pt_embeddings_page_get_probe_accuracy (PtEmbeddingsPage *self);
+/* The banner's message, or NULL when it is hidden. */
+const char *pt_embeddings_page_get_banner      (PtEmbeddingsPage *self);
+/* Class of each point shown (borrowed, NULL when unlabeled) and the names. */
+const int  *pt_embeddings_page_get_labels      (PtEmbeddingsPage *self,
+                                                int              *n_classes);
+const char *pt_embeddings_page_get_class_name  (PtEmbeddingsPage *self,
+                                                int               c);
+/* The hover thumbnail of point i (64 px), or NULL without images. */
+GdkTexture *pt_embeddings_page_dup_thumbnail   (PtEmbeddingsPage *self,
+                                                guint             i);
+
 G_END_DECLS

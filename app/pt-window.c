@@ -10,6 +10,7 @@
 #include "pt-augment-page.h"
 #include "pt-data-page.h"
 #include "pt-evaluate-page.h"
+#include "pt-export-dialog.h"
 #include "pt-pretrain-page.h"
 #include "pt-pages.h"
 #include "pt-window.h"
@@ -75,6 +76,14 @@ pt_window_evaluate_run_action (GtkWidget  *widget,
     return;
   pt_evaluate_page_show_run (PT_EVALUATE_PAGE (page), g_variant_get_string (parameter, NULL));
   pt_window_set_page (self, "evaluate");
+}
+
+static void
+pt_window_export_action (GtkWidget  *widget,
+                         const char *action_name,
+                         GVariant   *parameter)
+{
+  gtk_window_present (GTK_WINDOW (pt_export_dialog_new (GTK_WINDOW (widget), NULL, NULL)));
 }
 
 static void
@@ -182,6 +191,7 @@ pt_window_class_init (PtWindowClass *klass)
 
   gtk_widget_class_install_action (widget_class, "win.page", "s", pt_window_page_action);
   gtk_widget_class_install_action (widget_class, "win.evaluate-run", "s", pt_window_evaluate_run_action);
+  gtk_widget_class_install_action (widget_class, "win.export", NULL, pt_window_export_action);
 }
 
 static void

@@ -5,6 +5,7 @@
 
 #include "pt-build-config.h"
 #include "pt-checkpoint.h"
+#include "pt-encoder.h"
 #include "pt-train-spec.h"
 
 G_DEFINE_QUARK (pt-train-spec-error-quark, pt_train_spec_error)
@@ -30,6 +31,7 @@ pt_train_spec_free (PtTrainSpec *spec)
   g_free (spec->encoder);
   g_free (spec->augment);
   g_free (spec->out_dir);
+  g_free (spec->init);
   g_clear_pointer (&spec->params, g_key_file_unref);
   g_free (spec);
 }
@@ -193,6 +195,30 @@ lookup_method (const char           *name,
   return FALSE;
 }
 
+/* Seeds method's encoder from path (every check in pt-encoder.c) and says
+ * what config.ini records about it. */
+static gboolean
+seed_encoder (PtMethod    *method,
+              const char  *path,
+              char       **abs_path,
+              char       **sha256,
+              GError     **error)
+{
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GMappedFile) mapped = NULL;
+
+  if (!pt_encoder_seed_method (method, path, error))
+    return FALSE;
+  mapped = g_mapped_file_new (path, FALSE, error);
+  if (mapped == NULL)
+    return FALSE;
+  *abs_path = g_file_get_path (file);
+  *sha256 = g_compute_checksum_for_data (G_CHECKSUM_SHA256,
+                                         (const guchar *) g_mapped_file_get_contents (mapped),
+                                         g_mapped_file_get_length (mapped));
+  return TRUE;
+}
+
 PtTrainer *
 pt_train_spec_build (const PtTrainSpec *spec,
                      PtDataset         *dataset,
@@ -209,6 +235,8 @@ pt_train_spec_build (const PtTrainSpec *spec,
   g_autofree char *recipe_name = NULL;
   g_autofree char *recipe_text = NULL;
   g_autofree char *out_dir = NULL;
+  g_autofree char *init_abs = NULL;
+  g_autofree char *init_sha = NULL;
   const PtMethodClass *klass;
   PtMethodConfig mc = { 0 };
   PtRunSpec rs = { 0 };
@@ -292,6 +320,9 @@ pt_train_spec_build (const PtTrainSpec *spec,
   if (!pt_loader_source_check_views (recipe, method, data, error))
     return NULL;
   recipe_text = pt_augment_recipe_to_data (recipe, NULL);
+  /* Before the run directory exists, so a bad file leaves nothing behind. */
+  if (spec->init != NULL && !seed_encoder (method, spec->init, &init_abs, &init_sha, error))
+    return NULL;
 
   pt_normalization_from_dataset (&norm, data);
   rs.method = klass->name;
@@ -312,6 +343,11 @@ pt_train_spec_build (const PtTrainSpec *spec,
   g_key_file_set_integer (config, "run", "n_classes", mc.n_classes);
   g_key_file_set_integer (config, "run", "checkpoint_every",
                           spec->checkpoint_every > 0 ? spec->checkpoint_every : 500);
+  if (init_abs != NULL)
+    {
+      g_key_file_set_string (config, "run", "init", init_abs);
+      g_key_file_set_string (config, "run", "init_sha256", init_sha);
+    }
 
   out_dir = spec->out_dir != NULL ? g_strdup (spec->out_dir)
                                   : pt_run_default_dir (NULL, klass->name, rs.dataset);

@@ -49,6 +49,8 @@ typedef struct {
   char     *out_dir;       /* NULL: $XDG_DATA_HOME/pretext/runs/<date>-<method>-<dataset>/ */
   GKeyFile *params;        /* method parameter overrides (group "method"), may be NULL */
   guint     checkpoint_every, visuals_every;   /* 0: defaults */
+  char     *init;          /* NULL, or encoder weights (.safetensors, pt-encoder.h) to start
+                            * from; recorded in config.ini as [run] init and init_sha256 */
 } PtTrainSpec;
 
 /* A spec with the defaults filled in (method and dataset NULL). */
