@@ -1596,6 +1596,13 @@ pt_evaluate_page_set_curve_points (PtEvaluatePage *self,
   self->curve_all = all;
 }
 
+const char *
+pt_evaluate_page_get_run_dir (PtEvaluatePage *self)
+{
+  g_return_val_if_fail (PT_IS_EVALUATE_PAGE (self), NULL);
+  return self->run_dir;
+}
+
 gboolean
 pt_evaluate_page_get_busy (PtEvaluatePage *self)
 {

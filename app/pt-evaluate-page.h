@@ -47,6 +47,8 @@ void      pt_evaluate_page_set_curve_points (PtEvaluatePage *self,
                                              const int      *per_class,
                                              int             n,
                                              gboolean        all);
+/* The selected run, or NULL. */
+const char *pt_evaluate_page_get_run_dir (PtEvaluatePage *self);
 gboolean  pt_evaluate_page_get_busy      (PtEvaluatePage *self);
 /* Evaluations and curves finished since creation. */
 guint     pt_evaluate_page_get_n_done    (PtEvaluatePage *self);

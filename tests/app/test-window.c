@@ -1,9 +1,11 @@
 /* The workbench window under a real display (Xvfb in `make test`). */
 #include <string.h>
 #include <sys/wait.h>
+#include <glib/gstdio.h>
 #include <gtk/gtk.h>
 
 #include "pt-application.h"
+#include "pt-evaluate-page.h"
 #include "pt-pages.h"
 #include "pt-threads.h"
 #include "pt-window.h"
@@ -107,6 +109,34 @@ test_window_pages_switch (void)
     }
 }
 
+/* The Runs page's Evaluate… (win.evaluate-run) opens that run on the
+ * Evaluate page. A run folder needs only its config.ini to be listed. */
+static void
+test_window_evaluate_run (void)
+{
+  g_autofree char *root = g_build_filename (g_get_user_data_dir (), "pretext", "runs", NULL);
+  g_autofree char *dir = g_build_filename (root, "window-test-run", NULL);
+  g_autofree char *config = g_build_filename (dir, "config.ini", NULL);
+  PtWindow *window;
+  GtkWidget *page;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (config, "[run]\nmethod=simclr\ndataset=shapes\ncreated=2026-11-23T00:00:00Z\n", -1, NULL));
+
+  window = pt_window_new (app, "runs", NULL);
+  gtk_window_present (GTK_WINDOW (window));
+  wait_mapped (GTK_WIDGET (window));
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.evaluate-run", "s", dir);
+  g_assert_cmpstr (pt_window_get_page (window), ==, "evaluate");
+  page = find_descendant (GTK_WIDGET (window), PT_TYPE_EVALUATE_PAGE);
+  g_assert_nonnull (page);
+  g_assert_cmpstr (pt_evaluate_page_get_run_dir (PT_EVALUATE_PAGE (page)), ==, dir);
+  close_window (GTK_WINDOW (window));
+
+  g_unlink (config);
+  g_rmdir (dir);
+}
+
 static void
 test_window_state_persists (void)
 {
@@ -206,6 +236,7 @@ main (int argc, char **argv)
   g_test_add_func ("/app/window/opens", test_window_opens);
   g_test_add_func ("/app/window/pages-switch", test_window_pages_switch);
   g_test_add_func ("/app/window/state-persists", test_window_state_persists);
+  g_test_add_func ("/app/window/evaluate-run", test_window_evaluate_run);
   g_test_add_func ("/app/window/preferences-threads", test_window_preferences_threads);
 
   ret = g_test_run ();
