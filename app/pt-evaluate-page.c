@@ -697,6 +697,27 @@ clear_results (PtEvaluatePage *self)
 
 /* ---- Saved results ----------------------------------------------------- */
 
+/* The controls as the saved results were made, so Evaluate redoes them. */
+static void
+restore_settings (PtEvaluatePage *self,
+                  JsonObject     *root)
+{
+  gint64 per_class = json_object_get_int_member_with_default (root, "per_class", 0);
+  double fraction = json_object_get_double_member_with_default (root, "label_fraction", NAN);
+  const char *layer = json_object_get_string_member_with_default (root, "features_layer", "backbone");
+
+  if (per_class > 0 && per_class <= 100000)
+    pt_evaluate_page_set_labels (self, 0, (int) per_class);
+  else if (fabs (fraction - 1.0) < 1e-9 || fabs (fraction - 0.1) < 1e-9 || fabs (fraction - 0.01) < 1e-9)
+    pt_evaluate_page_set_labels (self, fraction, 0);
+  if (gtk_widget_get_sensitive (GTK_WIDGET (self->layer_dropdown)))
+    gtk_drop_down_set_selected (self->layer_dropdown, g_strcmp0 (layer, "projection") == 0 ? 1 : 0);
+  gtk_range_set_value (GTK_RANGE (self->k_scale),
+                       json_object_get_int_member_with_default (root, "knn_k", PT_KNN_DEFAULT_K));
+  gtk_range_set_value (GTK_RANGE (self->t_scale),
+                       json_object_get_double_member_with_default (root, "knn_t", PT_KNN_DEFAULT_T));
+}
+
 static void
 load_saved (PtEvaluatePage *self)
 {
@@ -711,6 +732,7 @@ load_saved (PtEvaluatePage *self)
     {
       root = json_node_get_object (json_parser_get_root (parser));
       res = json_object_get_object_member (root, "results");
+      restore_settings (self, root);
       members = res != NULL ? json_object_get_members (res) : NULL;
       for (GList *l = members; l != NULL; l = l->next)
         {
