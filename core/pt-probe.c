@@ -223,6 +223,40 @@ hsum8 (float       *out,
   memcpy (out, &r, sizeof r);
 }
 
+/* Lane-wise max (b when either is NaN). */
+#define V8_MAX(a, b) \
+  ((PtV8f) (((PtV8i) (a) & (PtV8i) ((a) > (b))) | ((PtV8i) (b) & ~(PtV8i) ((a) > (b)))))
+
+/* exp (x) for x <= 0, lane-wise: Cephes' expf (range reduction by ln 2 in
+ * two parts, degree-6 polynomial, relative error about 1e-7), flushed to 0
+ * below -87 (where expf is below 2^-125 anyway). */
+static inline __attribute__ ((always_inline)) void
+v8_exp_nonpos (PtV8f *inout)
+{
+  PtV8f x = *inout;
+  const PtV8f lo = { -87.0f, -87.0f, -87.0f, -87.0f, -87.0f, -87.0f, -87.0f, -87.0f };
+  PtV8i tiny = (PtV8i) (x < lo);
+  PtV8f t, nf, r, p, scale;
+  PtV8i ni;
+
+  x = V8_MAX (x, lo);
+  t = x * 1.44269504088896341f + 0.5f;
+  ni = __builtin_convertvector (t, PtV8i);          /* toward zero ... */
+  nf = __builtin_convertvector (ni, PtV8f);
+  ni -= (PtV8i) (nf > t) & 1;                       /* ... made floor */
+  nf = __builtin_convertvector (ni, PtV8f);
+  r = x - nf * 0.693359375f;
+  r = r - nf * -2.12194440e-4f;
+  p = 1.9875691500e-4f * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  scale = (PtV8f) ((ni + 127) << 23);
+  *inout = (PtV8f) ((PtV8i) (p * scale) & ~tiny);
+}
+
 /* Rows are taken LOGREG_ROWS at a time so that every weight vector loaded
  * serves all of them in the forward pass, and every gradient accumulator
  * loaded takes all their contributions in the backward pass. */
@@ -238,7 +272,7 @@ logreg_chunk_body (LogregJob *job, int ch, float *acc, float *xrow)
   double *db = job->db + (gsize) ch * k;
   double loss = 0.0;
   int pending = 0;
-  float z[LOGREG_ROWS][LOGREG_MAX_CLASSES] = { { 0 } };
+  PtV8f zc[LOGREG_MAX_CLASSES];
   const float *xr[LOGREG_ROWS];
 
   for (int i0 = begin; i0 < end; i0 += LOGREG_ROWS)
@@ -262,6 +296,7 @@ logreg_chunk_body (LogregJob *job, int ch, float *acc, float *xrow)
               xr[r] = pad;
             }
         }
+      /* logits, class-major: lane r of zc[c] is row r's logit c */
       for (int c = 0; c < k; c++)
         {
           const float *wc = job->wt + (gsize) c * dp;
@@ -280,44 +315,40 @@ logreg_chunk_body (LogregJob *job, int ch, float *acc, float *xrow)
                   s8[r] += va * vb;
                 }
             }
+          hsum8 ((float *) &zc[c], s8);
+          zc[c] += job->bias[c];
+        }
+      /* softmax over the classes, eight rows at once */
+      {
+        PtV8f zmax = zc[0], sum = { 0 }, inv, valid;
+        float sums[8], zmaxs[8], zys[8];
+
+        for (int c = 1; c < k; c++)
+          zmax = V8_MAX (zmax, zc[c]);
+        memcpy (zmaxs, &zmax, sizeof zmaxs);
+        for (int r = 0; r < nr; r++)
+          zys[r] = zc[job->labels[i0 + r]][r] - zmaxs[r];
+        for (int c = 0; c < k; c++)
           {
-            float sums[8];
-
-            hsum8 (sums, s8);
-
-            for (int r = 0; r < LOGREG_ROWS; r++)
-              z[r][c] = sums[r] + job->bias[c];
+            zc[c] -= zmax;
+            v8_exp_nonpos (&zc[c]);
+            sum += zc[c];
           }
-        }
-      for (int r = 0; r < LOGREG_ROWS; r++)
-        {
-          float zmax = -INFINITY, zy, sum = 0.0f, inv;
-          int y;
-
-          if (r >= nr)
-            {
-              for (int c = 0; c < k; c++)
-                z[r][c] = 0.0f;   /* no gradient from padding rows */
-              continue;
-            }
-          y = job->labels[i0 + r];
-          for (int c = 0; c < k; c++)
-            zmax = MAX (zmax, z[r][c]);
-          zy = z[r][y] - zmax;
-          for (int c = 0; c < k; c++)
-            {
-              z[r][c] = expf (z[r][c] - zmax);
-              sum += z[r][c];
-            }
-          /* log-sum-exp - z_y on shifted logits: no overflow, no log (0). */
-          loss += logf (sum) - zy;
-          inv = 1.0f / sum;
-          for (int c = 0; c < k; c++)
-            {
-              z[r][c] = z[r][c] * inv - (c == y ? 1.0f : 0.0f);   /* dlogits */
-              db[c] += z[r][c];
-            }
-        }
+        inv = 1.0f / sum;
+        for (int r = 0; r < LOGREG_ROWS; r++)
+          valid[r] = r < nr ? 1.0f : 0.0f;   /* padding rows: no loss, no gradient */
+        memcpy (sums, &sum, sizeof sums);
+        /* log-sum-exp - z_y on shifted logits: no overflow, no log (0) */
+        for (int r = 0; r < nr; r++)
+          loss += logf (sums[r]) - zys[r];
+        for (int c = 0; c < k; c++)
+          zc[c] = zc[c] * inv * valid;   /* probabilities */
+        for (int r = 0; r < nr; r++)
+          zc[job->labels[i0 + r]][r] -= 1.0f;   /* dlogits */
+        for (int c = 0; c < k; c++)
+          db[c] += ((zc[c][0] + zc[c][1]) + (zc[c][2] + zc[c][3])) +
+                   ((zc[c][4] + zc[c][5]) + (zc[c][6] + zc[c][7]));
+      }
       if (!job->want_grad)
         continue;
 
@@ -326,8 +357,7 @@ logreg_chunk_body (LogregJob *job, int ch, float *acc, float *xrow)
           float *ac = acc + (gsize) c * dp;
           float g[LOGREG_ROWS];
 
-          for (int r = 0; r < LOGREG_ROWS; r++)
-            g[r] = z[r][c];
+          memcpy (g, &zc[c], sizeof g);
           for (int j = 0; j < dp; j += 8)
             {
               PtV8f va;

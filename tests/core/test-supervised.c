@@ -1,6 +1,7 @@
 /* Tests for pt-supervised: the supervised-from-scratch baseline on a tiny
  * SimCLR run over Shapes (cnn of width 4, never trained: the baseline only
- * reads the run's architecture and normalization). */
+ * reads the run's architecture and normalization). One compute thread, so
+ * every figure is deterministic. */
 #include <math.h>
 #include <string.h>
 #include <glib/gstdio.h>
@@ -24,7 +25,10 @@ static PtDataset *train_set;
 static PtDataset *test_set;
 static int *subset;
 static int n_subset;
-/* smaller splits for the tests that do not measure accuracy */
+/* smaller splits: class-balanced parts of the real ones, for accuracy
+ * (mid) and for the tests that do not measure it (small) */
+static PtDataset *mid_train;
+static PtDataset *mid_test;
 static PtDataset *small_train;
 static PtDataset *small_test;
 static int small_subset[N_SMALL];
@@ -84,10 +88,10 @@ random_init_probe_accuracy (void)
   g_autoptr(PtProbeResult) probe = NULL;
   int dim = 0, dim2 = 0;
 
-  tr = pt_features_for_run (run_dir, train_set, PT_FEATURES_RANDOM_INIT, &dim, NULL, NULL,
+  tr = pt_features_for_run (run_dir, mid_train, PT_FEATURES_RANDOM_INIT, &dim, NULL, NULL,
                             NULL, &error);
   g_assert_no_error (error);
-  te = pt_features_for_run (run_dir, test_set, PT_FEATURES_RANDOM_INIT, &dim2, NULL, NULL,
+  te = pt_features_for_run (run_dir, mid_test, PT_FEATURES_RANDOM_INIT, &dim2, NULL, NULL,
                             NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (dim, ==, dim2);
@@ -95,10 +99,10 @@ random_init_probe_accuracy (void)
   sub_y = g_new (int, n_subset);
   pt_subset_gather (sub, tr, dim, subset, n_subset);
   for (int i = 0; i < n_subset; i++)
-    sub_y[i] = pt_dataset_get_label (train_set, (guint) subset[i]);
-  probe = pt_probe_run (sub, sub_y, n_subset, te, pt_dataset_get_labels (test_set),
-                        (int) pt_dataset_get_n_images (test_set), dim,
-                        pt_dataset_get_n_classes (train_set), NULL, NULL, &error);
+    sub_y[i] = pt_dataset_get_label (mid_train, (guint) subset[i]);
+  probe = pt_probe_run (sub, sub_y, n_subset, te, pt_dataset_get_labels (mid_test),
+                        (int) pt_dataset_get_n_images (mid_test), dim,
+                        pt_dataset_get_n_classes (mid_train), NULL, NULL, &error);
   g_assert_no_error (error);
   return probe->report->accuracy;
 }
@@ -109,16 +113,16 @@ test_learns (void)
   g_autoptr(GError) error = NULL;
   g_autoptr(PtSupervisedResult) result = NULL;
   PtSupervisedOptions options;
-  int K = pt_dataset_get_n_classes (train_set);
-  guint n_train = pt_dataset_get_n_images (train_set);
-  guint n_test = pt_dataset_get_n_images (test_set);
+  int K = pt_dataset_get_n_classes (mid_train);
+  guint n_train = pt_dataset_get_n_images (mid_train);
+  guint n_test = pt_dataset_get_n_images (mid_test);
   double chance = 1.0 / K, random_acc;
   int agree = 0;
 
   small_options (&options, STEPS);
   options.batch = 64;
   options.augment = FALSE;
-  result = pt_supervised_run (run_dir, train_set, subset, n_subset, test_set, &options,
+  result = pt_supervised_run (run_dir, mid_train, subset, n_subset, mid_test, &options,
                               NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (result);
@@ -138,7 +142,7 @@ test_learns (void)
     {
       g_assert_cmpint (result->pred[i], >=, 0);
       g_assert_cmpint (result->pred[i], <, K);
-      agree += result->pred[i] == pt_dataset_get_label (test_set, i);
+      agree += result->pred[i] == pt_dataset_get_label (mid_test, i);
     }
   g_assert_cmpint (agree, ==, result->report->n_correct);
 
@@ -365,9 +369,11 @@ main (int argc, char **argv)
   g_assert_no_error (error);
   test_set = pt_features_open_split (run_dir, PT_SPLIT_TEST, NULL, &error);
   g_assert_no_error (error);
-  subset = pt_subset_balanced (pt_dataset_get_labels (train_set),
-                               (int) pt_dataset_get_n_images (train_set),
-                               pt_dataset_get_n_classes (train_set), 0.0, PER_CLASS, 7, &n_subset);
+  mid_train = pt_dataset_new_balanced_subset (train_set, 3000);
+  mid_test = pt_dataset_new_balanced_subset (test_set, 1000);
+  subset = pt_subset_balanced (pt_dataset_get_labels (mid_train),
+                               (int) pt_dataset_get_n_images (mid_train),
+                               pt_dataset_get_n_classes (mid_train), 0.0, PER_CLASS, 7, &n_subset);
 
   small_train = pt_dataset_new_balanced_subset (train_set, 400);
   small_test = pt_dataset_new_balanced_subset (test_set, 300);
@@ -385,6 +391,8 @@ main (int argc, char **argv)
 
   g_object_unref (train_set);
   g_object_unref (test_set);
+  g_object_unref (mid_train);
+  g_object_unref (mid_test);
   g_object_unref (small_train);
   g_object_unref (small_test);
   g_free (subset);
