@@ -131,6 +131,22 @@ typedef struct
   int          H, W, C, K, stride, pad, OH, OW;
 } Im2colJob;
 
+/* The taps kx of one kernel row that fall inside the image: [*lo, *hi). In
+ * NHWC they are one contiguous run of (hi - lo) * C input floats, so im2col
+ * and col2im move K runs per output pixel instead of K * K runs of C. */
+static inline void
+conv_row_span (int  ix0,
+               int  K,
+               int  W,
+               int *lo,
+               int *hi)
+{
+  *lo = MAX (0, -ix0);
+  *hi = MIN (K, W - ix0);
+  if (*hi < *lo)
+    *hi = *lo;
+}
+
 /* One column row per output pixel; range over the pixels of the chunk. */
 PT_HOT static void
 im2col_run (gsize    begin,
@@ -139,28 +155,37 @@ im2col_run (gsize    begin,
 {
   Im2colJob *j = data;
   int C = j->C, K = j->K, OHW = j->OH * j->OW;
-  gsize KKC = (gsize) K * K * C;
+  gsize KKC = (gsize) K * K * C, KC = (gsize) K * C;
 
   for (gsize r = begin; r < end; r++)
     {
       int b = (int) (r / OHW), p = (int) (r % OHW);
       int oy = p / j->OW, ox = p % j->OW;
+      int ix0 = ox * j->stride - j->pad, lo, hi;
       const float *img = j->inp + (gsize) b * j->H * j->W * C;
       float *dst = j->col + r * KKC;
 
-      for (int ky = 0; ky < K; ky++)
+      conv_row_span (ix0, K, j->W, &lo, &hi);
+      for (int ky = 0; ky < K; ky++, dst += KC)
         {
           int iy = oy * j->stride - j->pad + ky;
+          const float *src;
+          gsize n;
 
-          for (int kx = 0; kx < K; kx++, dst += C)
+          if (iy < 0 || iy >= j->H || lo == hi)
             {
-              int ix = ox * j->stride - j->pad + kx;
-
-              if (iy < 0 || iy >= j->H || ix < 0 || ix >= j->W)
-                memset (dst, 0, C * sizeof (float));
-              else
-                memcpy (dst, img + ((gsize) iy * j->W + ix) * C, C * sizeof (float));
+              for (gsize i = 0; i < KC; i++)
+                dst[i] = 0.0f;
+              continue;
             }
+          for (gsize i = 0; i < (gsize) lo * C; i++)
+            dst[i] = 0.0f;
+          src = img + ((gsize) iy * j->W + ix0 + lo) * C;
+          n = (gsize) (hi - lo) * C;
+          for (gsize i = 0; i < n; i++)
+            dst[(gsize) lo * C + i] = src[i];
+          for (gsize i = (gsize) hi * C; i < KC; i++)
+            dst[i] = 0.0f;
         }
     }
 }
@@ -180,7 +205,7 @@ col2im_run (gsize    begin,
 {
   Col2imJob *j = data;
   int C = j->C, K = j->K, OHW = j->OH * j->OW;
-  gsize KKC = (gsize) K * K * C;
+  gsize KKC = (gsize) K * K * C, KC = (gsize) K * C;
 
   for (gsize b = begin; b < end; b++)
     {
@@ -189,23 +214,24 @@ col2im_run (gsize    begin,
       for (int p = 0; p < OHW; p++)
         {
           int oy = p / j->OW, ox = p % j->OW;
+          int ix0 = ox * j->stride - j->pad, lo, hi;
           const float *src = j->col + (b * OHW + p) * KKC;
 
-          for (int ky = 0; ky < K; ky++)
+          conv_row_span (ix0, K, j->W, &lo, &hi);
+          for (int ky = 0; ky < K; ky++, src += KC)
             {
               int iy = oy * j->stride - j->pad + ky;
+              float *restrict d;
+              const float *restrict s;
+              gsize n;
 
-              for (int kx = 0; kx < K; kx++, src += C)
-                {
-                  int ix = ox * j->stride - j->pad + kx;
-                  float *d;
-
-                  if (iy < 0 || iy >= j->H || ix < 0 || ix >= j->W)
-                    continue;
-                  d = img + ((gsize) iy * j->W + ix) * C;
-                  for (int c = 0; c < C; c++)
-                    d[c] += src[c];
-                }
+              if (iy < 0 || iy >= j->H)
+                continue;
+              d = img + ((gsize) iy * j->W + ix0 + lo) * C;
+              s = src + (gsize) lo * C;
+              n = (gsize) (hi - lo) * C;
+              for (gsize i = 0; i < n; i++)
+                d[i] += s[i];
             }
         }
     }
