@@ -736,6 +736,169 @@ direct1_rows_backward_run (gsize    begin,
     }
 }
 
+/* ---- direct 3x3 for few channels ----------------------------------------
+ *
+ * For 8-32 input and 16 or 32 output channels (the first blocks of the
+ * narrow cnn), a direct kernel beats im2col + sgemm: the products are too
+ * thin for sgemm's packing to pay off (measured on the width-16 block 2,
+ * 16 -> 32 at 28 x 28: 42 ms against 62 ms of CPU for 512 images). Each
+ * image is copied into a zero-padded buffer; a block of P output pixels
+ * keeps P x OC/8 vector accumulators in registers over the 9 * C products
+ * (C and OC compile-time constants once inlined). */
+#define DIRECT3_MAX_PIXELS 6
+
+static gboolean
+direct3_fits (int C,
+              int OC,
+              int K,
+              int stride,
+              int pad)
+{
+  return K == 3 && stride == 1 && pad == 1 && (C == 8 || C == 16 || C == 32)
+         && (OC == 16 || OC == 32);
+}
+
+static inline __attribute__ ((always_inline)) void
+direct3_block (float       *out,   /* [P, OC] */
+               const float *xp,    /* padded image at the block's top-left tap */
+               int          PW,
+               const float *wk,    /* [9, C, OC] */
+               int          C,
+               int          OC,
+               int          P)
+{
+  PtV8 acc[DIRECT3_MAX_PIXELS][4];
+
+  for (int p = 0; p < P; p++)
+    for (int q = 0; q < OC / 8; q++)
+      acc[p][q] = (PtV8) { 0 };
+  for (int ky = 0; ky < 3; ky++)
+    for (int kx = 0; kx < 3; kx++)
+      {
+        const float *x = xp + ((gsize) ky * PW + kx) * C;
+        const float *w = wk + (gsize) (ky * 3 + kx) * C * OC;
+
+        for (int c = 0; c < C; c++)
+          for (int q = 0; q < OC / 8; q++)
+            {
+              PtV8 wv;
+
+              memcpy (&wv, w + c * OC + 8 * q, sizeof wv);
+              for (int p = 0; p < P; p++)
+                acc[p][q] += x[p * C + c] * wv;
+            }
+      }
+  for (int p = 0; p < P; p++)
+    for (int q = 0; q < OC / 8; q++)
+      memcpy (out + p * OC + 8 * q, &acc[p][q], sizeof acc[p][q]);
+}
+
+/* One output row; P pixels per block (as many as the registers hold). */
+static inline __attribute__ ((always_inline)) void
+direct3_row_n (float       *out,   /* [W, OC] */
+               const float *xp,    /* padded row oy (tap row 0) */
+               int          PW,
+               int          W,
+               const float *wk,
+               int          C,
+               int          OC)
+{
+  const int P = OC == 16 ? 6 : 3;
+  int ox = 0;
+
+  for (; ox + P <= W; ox += P)
+    direct3_block (out + (gsize) ox * OC, xp + (gsize) ox * C, PW, wk, C, OC, P);
+  for (; ox < W; ox++)
+    direct3_block (out + (gsize) ox * OC, xp + (gsize) ox * C, PW, wk, C, OC, 1);
+}
+
+typedef struct
+{
+  float       *out;
+  float       *area;      /* per part: a padded image */
+  gsize        slice;
+  const float *inp;
+  const float *wk;
+  int          n_parts, B, H, W, C, OC;
+} Direct3Job;
+
+PT_HOT static void
+direct3_forward_run (gsize    begin,
+                     gsize    end,
+                     gpointer data)
+{
+  Direct3Job *j = data;
+  int H = j->H, W = j->W, C = j->C, OC = j->OC, PW = W + 2;
+
+  for (gsize part = begin; part < end; part++)
+    {
+      int b0 = (int) ((gsize) j->B * part / j->n_parts);
+      int b1 = (int) ((gsize) j->B * (part + 1) / j->n_parts);
+      float *xp = j->area + part * j->slice;
+
+      /* the border stays zero; the interior is overwritten per image */
+      memset (xp, 0, (gsize) (H + 2) * PW * C * sizeof (float));
+      for (int b = b0; b < b1; b++)
+        {
+          const float *img = j->inp + (gsize) b * H * W * C;
+
+          for (int y = 0; y < H; y++)
+            memcpy (xp + ((gsize) (y + 1) * PW + 1) * C, img + (gsize) y * W * C,
+                    (gsize) W * C * sizeof (float));
+          for (int oy = 0; oy < H; oy++)
+            {
+              float *o = j->out + ((gsize) b * H + oy) * W * OC;
+              const float *x = xp + (gsize) oy * PW * C;
+
+              /* constant channel counts, so each case unrolls */
+              if (C == 8 && OC == 16)
+                direct3_row_n (o, x, PW, W, j->wk, 8, 16);
+              else if (C == 8)
+                direct3_row_n (o, x, PW, W, j->wk, 8, 32);
+              else if (C == 16 && OC == 16)
+                direct3_row_n (o, x, PW, W, j->wk, 16, 16);
+              else if (C == 16)
+                direct3_row_n (o, x, PW, W, j->wk, 16, 32);
+              else if (OC == 16)
+                direct3_row_n (o, x, PW, W, j->wk, 32, 16);
+              else
+                direct3_row_n (o, x, PW, W, j->wk, 32, 32);
+            }
+        }
+    }
+}
+
+/* Forward through the direct kernel if the shape and the work area allow. */
+static gboolean
+direct3_forward (float       *out,
+                 float       *work,
+                 const float *inp,
+                 const float *weight,
+                 int          B,
+                 int          H,
+                 int          W,
+                 int          C,
+                 int          OC)
+{
+  gsize wsz = (gsize) OC * 9 * C;
+  gsize col_floats = pt_conv2d_work_floats (B, H, W, C, OC, 3, 1, 1) - 2 * wsz;
+  gsize padded = (gsize) (H + 2) * (W + 2) * C;
+  Direct3Job j = { out, work + 2 * wsz, 0, inp, work, 0, B, H, W, C, OC };
+  float *wk = work;
+
+  if (!direct3_fits (C, OC, 3, 1, 1) || padded > col_floats)
+    return FALSE;
+  j.n_parts = (int) MIN (MIN ((gsize) pt_threads_get (), (gsize) B), col_floats / padded);
+  j.slice = col_floats / j.n_parts;
+  /* wk[t, c, o] */
+  for (int o = 0; o < OC; o++)
+    for (int c = 0; c < C; c++)
+      for (int t = 0; t < 9; t++)
+        wk[((gsize) t * C + c) * OC + o] = weight[((gsize) o * C + c) * 9 + t];
+  pt_parallel_for (j.n_parts, direct3_forward_run, &j);
+  return TRUE;
+}
+
 void
 pt_conv2d_forward (float       *out,     /* [B,OH,OW,OC] */
                    float       *work,    /* pt_conv2d_work_floats () */
@@ -773,6 +936,9 @@ pt_conv2d_forward (float       *out,     /* [B,OH,OW,OC] */
       return;
     }
 
+  if (direct3_fits (C, OC, K, stride, pad)
+      && direct3_forward (out, work, inp, weight, B, H, W, C, OC))
+    return;
   permute_weight (wp, weight, OC, C, K);
   if (conv_split_plan (&split.s, B, H, W, C, OC, K, stride, pad))
     {
