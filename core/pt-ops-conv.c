@@ -738,13 +738,14 @@ direct1_rows_backward_run (gsize    begin,
 
 /* ---- direct 3x3 for few channels ----------------------------------------
  *
- * For 8-32 input and 16 or 32 output channels (the first blocks of the
- * narrow cnn), a direct kernel beats im2col + sgemm: the products are too
- * thin for sgemm's packing to pay off (measured on the width-16 block 2,
- * 16 -> 32 at 28 x 28: 42 ms against 62 ms of CPU for 512 images). Each
- * image is copied into a zero-padded buffer; a block of P output pixels
- * keeps P x OC/8 vector accumulators in registers over the 9 * C products
- * (C and OC compile-time constants once inlined). */
+ * For 8, 16 or 32 input and 32 output channels (block 2 of the width-16
+ * cnn), a direct kernel beats im2col + sgemm: the products are too thin for
+ * sgemm's packing to pay off (measured, 16 -> 32 at 28 x 28: 42 ms against
+ * 62 ms of CPU for 512 images). Each image is copied into a zero-padded
+ * buffer; a block of P output pixels keeps P x OC/8 vector accumulators in
+ * registers over the 9 * C products (C and OC compile-time constants once
+ * inlined). With 16 outputs (P = 6) it measured slower than sgemm for 16
+ * and 32 inputs, and level for 8, so those keep sgemm. */
 #define DIRECT3_MAX_PIXELS 6
 
 static gboolean
@@ -754,8 +755,7 @@ direct3_fits (int C,
               int stride,
               int pad)
 {
-  return K == 3 && stride == 1 && pad == 1 && (C == 8 || C == 16 || C == 32)
-         && (OC == 16 || OC == 32);
+  return K == 3 && stride == 1 && pad == 1 && (C == 8 || C == 16 || C == 32) && OC == 32;
 }
 
 static inline __attribute__ ((always_inline)) void
@@ -803,7 +803,7 @@ direct3_row_n (float       *out,   /* [W, OC] */
                int          C,
                int          OC)
 {
-  const int P = OC == 16 ? 6 : 3;
+  const int P = 3;   /* 3 x 4 accumulators + weight + broadcast: 16 AVX2 registers */
   int ox = 0;
 
   for (; ox + P <= W; ox += P)
@@ -851,16 +851,11 @@ direct3_forward_run (gsize    begin,
               const float *x = xp + (gsize) oy * PW * C;
 
               /* constant channel counts, so each case unrolls */
-              if (C == 8 && OC == 16)
-                direct3_row_n (o, x, PW, W, j->wk, 8, 16);
-              else if (C == 8)
+              g_assert (OC == 32);
+              if (C == 8)
                 direct3_row_n (o, x, PW, W, j->wk, 8, 32);
-              else if (C == 16 && OC == 16)
-                direct3_row_n (o, x, PW, W, j->wk, 16, 16);
               else if (C == 16)
                 direct3_row_n (o, x, PW, W, j->wk, 16, 32);
-              else if (OC == 16)
-                direct3_row_n (o, x, PW, W, j->wk, 32, 16);
               else
                 direct3_row_n (o, x, PW, W, j->wk, 32, 32);
             }

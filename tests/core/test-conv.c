@@ -6,7 +6,7 @@
  *     5x5) and the per-pixel fallback for rows too wide for the row buffer;
  *   - several input channels: im2col + sgemm on one thread and the batch
  *     sliced split on 2 and 3 threads (3 threads share the work area);
- *   - the direct 3x3 forward for 8/16/32 -> 16/32 channels, with rows that
+ *   - the direct 3x3 forward for 8/16/32 -> 32 channels, with rows that
  *     leave a remainder after the blocks of pixels;
  *
  * with and without each gradient, checking that backward accumulates (+=),
@@ -225,15 +225,15 @@ test_direct3 (void)
 {
   /* forward by the direct kernel; backward by im2col + sgemm */
   check_conv_all ("direct-c16-oc32", &(ConvShape) { 5, 28, 28, 16, 32, 3, 1, 1 });
-  check_conv_all ("direct-c8-oc16", &(ConvShape) { 3, 7, 13, 8, 16, 3, 1, 1 });
-  check_conv_all ("direct-c16-oc16", &(ConvShape) { 3, 5, 8, 16, 16, 3, 1, 1 });
-  check_conv_all ("direct-c32-oc16", &(ConvShape) { 3, 6, 5, 32, 16, 3, 1, 1 });
+  check_conv_all ("direct-c8-oc32-w13", &(ConvShape) { 3, 7, 13, 8, 32, 3, 1, 1 });
   check_conv_all ("direct-c8-oc32", &(ConvShape) { 3, 4, 4, 8, 32, 3, 1, 1 });
   check_conv_all ("direct-c32-oc32", &(ConvShape) { 2, 9, 11, 32, 32, 3, 1, 1 });
+  check_conv_all ("direct-c16-oc32-w5", &(ConvShape) { 3, 6, 5, 16, 32, 3, 1, 1 });
   check_conv_all ("direct-one-pixel", &(ConvShape) { 2, 1, 1, 16, 32, 3, 1, 1 });
-  /* not taken: stride 2, 24 channels */
+  /* not taken: stride 2, 24 channels, 16 outputs */
   check_conv_all ("c16-oc32-stride2", &(ConvShape) { 3, 9, 9, 16, 32, 3, 2, 1 });
   check_conv_all ("c24-oc32", &(ConvShape) { 3, 6, 6, 24, 32, 3, 1, 1 });
+  check_conv_all ("c16-oc16", &(ConvShape) { 3, 5, 8, 16, 16, 3, 1, 1 });
 }
 
 /* A split run gives bit-identical results when repeated. */
@@ -327,7 +327,7 @@ test_grad (void)
   grad_case ("conv2d-c1-oc16-vector-dw", (int[]) { 2, 6, 7, 1 }, (int[]) { 16, 1, 3, 3 },
              TRUE, 1);
   grad_case ("conv2d-c1-oc8-vector-dw", (int[]) { 3, 5, 5, 1 }, (int[]) { 8, 1, 3, 3 }, TRUE, 2);
-  grad_case ("conv2d-c8-oc16-direct", (int[]) { 2, 5, 7, 8 }, (int[]) { 16, 8, 3, 3 }, FALSE,
+  grad_case ("conv2d-c8-oc32-direct", (int[]) { 2, 5, 7, 8 }, (int[]) { 32, 8, 3, 3 }, FALSE,
              2);
   grad_case ("conv2d-c4-oc8-split", (int[]) { 4, 5, 6, 4 }, (int[]) { 8, 4, 3, 3 }, FALSE, 2);
 }
