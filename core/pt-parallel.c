@@ -262,3 +262,40 @@ pt_sgemm (gboolean     trans_a,
                  m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   g_mutex_unlock (&blas_lock);
 }
+
+void
+pt_parallel_for_blas (gsize           n,
+                      PtParallelFunc  fn,
+                      gpointer        data)
+{
+  if (n == 0)
+    return;
+  g_mutex_lock (&blas_lock);
+  if (pt_threads_blas_uses_pool ())
+    pt_parallel_for (n, fn, data);
+  else
+    fn (0, n, data);
+  g_mutex_unlock (&blas_lock);
+}
+
+void
+pt_sgemm_serial (gboolean     trans_a,
+                 gboolean     trans_b,
+                 int          m,
+                 int          n,
+                 int          k,
+                 float        alpha,
+                 const float *a,
+                 int          lda,
+                 const float *b,
+                 int          ldb,
+                 float        beta,
+                 float       *c,
+                 int          ldc)
+{
+  if (m == 0 || n == 0)
+    return;
+  cblas_sgemm (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+               trans_b ? CblasTrans : CblasNoTrans,
+               m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}

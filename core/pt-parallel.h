@@ -44,4 +44,28 @@ void  pt_sgemm             (gboolean     trans_a,
                             float       *c,
                             int          ldc);
 
+/* pt_parallel_for() holding the BLAS lock, for work that partitions itself
+ * (e.g. a convolution over batch slices, one sync per call instead of one
+ * per product): fn may call pt_sgemm_serial() and must not call pt_sgemm().
+ * With OpenBLAS threading (PT_BLAS_THREADS=openblas) fn runs on the caller
+ * alone, over the whole of [0, n). */
+void  pt_parallel_for_blas (gsize           n,
+                            PtParallelFunc  fn,
+                            gpointer        data);
+
+/* Single-threaded cblas_sgemm, only from inside pt_parallel_for_blas(). */
+void  pt_sgemm_serial      (gboolean     trans_a,
+                            gboolean     trans_b,
+                            int          m,
+                            int          n,
+                            int          k,
+                            float        alpha,
+                            const float *a,
+                            int          lda,
+                            const float *b,
+                            int          ldb,
+                            float        beta,
+                            float       *c,
+                            int          ldc);
+
 G_END_DECLS

@@ -166,6 +166,68 @@ test_sgemm_split (void)
   pt_threads_set (1);
 }
 
+/* pt_parallel_for_blas: each part runs its own pt_sgemm_serial on its rows
+ * of one product, concurrently; every row against a double reference. */
+typedef struct
+{
+  const float *a, *b;
+  float       *c;
+  int          m, n, k;
+  gint         parts;
+} BlasJob;
+
+static void
+blas_part_run (gsize    begin,
+               gsize    end,
+               gpointer data)
+{
+  BlasJob *j = data;
+
+  for (gsize part = begin; part < end; part++)
+    {
+      int r0 = (int) ((gsize) j->m * part / 4), r1 = (int) ((gsize) j->m * (part + 1) / 4);
+
+      pt_sgemm_serial (FALSE, TRUE, r1 - r0, j->n, j->k, 1.0f, j->a + (gsize) r0 * j->k, j->k,
+                       j->b, j->k, 0.0f, j->c + (gsize) r0 * j->n, j->n);
+      g_atomic_int_inc (&j->parts);
+    }
+}
+
+static void
+test_parallel_for_blas (void)
+{
+  int m = 403, n = 37, k = 150;
+  g_autofree float *a = g_new (float, m * k);
+  g_autofree float *b = g_new (float, n * k);
+  g_autofree float *c = g_new (float, m * n);
+  PtRng rng;
+
+  pt_rng_init (&rng, 21);
+  for (int i = 0; i < m * k; i++)
+    a[i] = pt_rng_normal (&rng);
+  for (int i = 0; i < n * k; i++)
+    b[i] = pt_rng_normal (&rng);
+  for (int nt = 1; nt <= 3; nt++)
+    {
+      BlasJob j = { a, b, c, m, n, k, 0 };
+
+      pt_threads_set (nt);
+      memset (c, 0xff, m * n * sizeof (float));   /* NaN: every row must be written */
+      pt_parallel_for_blas (4, blas_part_run, &j);
+      g_assert_cmpint (j.parts, ==, 4);
+      for (int i = 0; i < m; i++)
+        for (int q = 0; q < n; q++)
+          {
+            double sum = 0.0;
+
+            for (int l = 0; l < k; l++)
+              sum += (double) a[i * k + l] * b[q * k + l];
+            g_assert_cmpfloat (fabs (c[i * n + q] - sum), <=, 1e-3 + 1e-4 * fabs (sum));
+          }
+    }
+  pt_threads_set (1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -173,5 +235,6 @@ main (int argc, char **argv)
   g_test_add_func ("/core/parallel/cover", test_parallel_cover);
   g_test_add_func ("/core/parallel/sgemm-concurrent", test_sgemm_concurrent);
   g_test_add_func ("/core/parallel/sgemm-split", test_sgemm_split);
+  g_test_add_func ("/core/parallel/for-blas", test_parallel_for_blas);
   return g_test_run ();
 }
