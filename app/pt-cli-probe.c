@@ -93,16 +93,13 @@ run_curves (PtRunEval              *ev,
             char                  **path,
             GError                **error)
 {
-  const guint *counts = pt_dataset_get_class_counts (pt_run_eval_get_train (ev));
   PtLabelCurvePoint *curves[PT_EVAL_N_KINDS] = { NULL };
+  int max_count = pt_run_eval_get_max_class_count (ev);
   int per_class[16];
-  guint max_count = 0;
   gboolean ok = TRUE;
 
-  for (int c = 0; c < pt_run_eval_get_n_classes (ev); c++)
-    max_count = MAX (max_count, counts[c]);
   for (int i = 0; i < n_points; i++)
-    per_class[i] = points[i] > 0 ? MIN (points[i], (int) max_count) : (int) max_count;
+    per_class[i] = points[i] > 0 ? MIN (points[i], max_count) : max_count;
 
   for (guint k = 0; k < n_kinds && ok; k++)
     {

@@ -319,16 +319,13 @@ job_thread (GTask        *task,
   if (job->curve)
     {
       /* Labels per class up to the largest class (which is every label). */
-      const guint *counts = pt_dataset_get_class_counts (pt_run_eval_get_train (job->ev));
-      guint max_count = 0;
+      int max_count = pt_run_eval_get_max_class_count (job->ev);
 
-      for (int c = 0; c < pt_run_eval_get_n_classes (job->ev); c++)
-        max_count = MAX (max_count, counts[c]);
       for (int i = 0; i < job->n_curve_per_class; i++)
-        if ((guint) job->curve_per_class[i] < max_count)
+        if (job->curve_per_class[i] < max_count)
           per_class[n_points++] = job->curve_per_class[i];
       if (job->curve_all || n_points == 0)
-        per_class[n_points++] = (int) max_count;
+        per_class[n_points++] = max_count;
     }
 
   n_slots = job_slots (job, slots);
@@ -897,61 +894,18 @@ save_results (PtEvaluatePage *self)
 static void
 save_curves (PtEvaluatePage *self)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new ();
   g_autoptr(JsonNode) node = NULL;
-  const PtLabelCurvePoint *any = NULL;
+  PtLabelCurvePoint *mine[PT_EVAL_N_KINDS];
+  gboolean any = FALSE;
 
-  for (guint k = 0; k < PT_EVAL_N_KINDS && any == NULL; k++)
-    any = self->curves[k];
-  if (any == NULL || self->ev == NULL)
-    return;
-  /* The same document as pt_run_eval_save_curves, built here so the
-   * writing happens off the main thread. */
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "run");
-  json_builder_add_string_value (b, self->run_dir);
-  json_builder_set_member_name (b, "dataset");
-  json_builder_add_string_value (b, pt_dataset_get_spec (pt_run_eval_get_train (self->ev)));
-  json_builder_set_member_name (b, "seed");
-  json_builder_add_int_value (b, (gint64) self->options.seed);
-  json_builder_set_member_name (b, "knn_k");
-  json_builder_add_int_value (b, self->options.knn_k);
-  json_builder_set_member_name (b, "knn_t");
-  json_builder_add_double_value (b, self->options.knn_t);
-  json_builder_set_member_name (b, "features_layer");
-  json_builder_add_string_value (b, self->options.projection ? "projection" : "backbone");
-  json_builder_set_member_name (b, "n_labeled");
-  json_builder_begin_array (b);
-  for (int i = 0; i < self->n_curve_points; i++)
-    json_builder_add_int_value (b, any[i].n_labeled);
-  json_builder_end_array (b);
-  json_builder_set_member_name (b, "series");
-  json_builder_begin_object (b);
   for (guint k = 0; k < PT_EVAL_N_KINDS; k++)
     {
-      if (self->curves[k] == NULL)
-        continue;
-      json_builder_set_member_name (b, pt_eval_kind_to_string (k));
-      json_builder_begin_object (b);
-      for (int which = 0; which < 2; which++)
-        {
-          json_builder_set_member_name (b, which ? "knn" : "linear");
-          json_builder_begin_array (b);
-          for (int i = 0; i < self->n_curve_points; i++)
-            {
-              double v = which ? self->curves[k][i].knn_accuracy : self->curves[k][i].probe_accuracy;
-              if (isfinite (v))
-                json_builder_add_double_value (b, v);
-              else
-                json_builder_add_null_value (b);
-            }
-          json_builder_end_array (b);
-        }
-      json_builder_end_object (b);
+      mine[k] = self->curves[k];
+      any |= mine[k] != NULL;
     }
-  json_builder_end_object (b);
-  json_builder_end_object (b);
-  node = json_builder_get_root (b);
+  if (!any || self->ev == NULL)
+    return;
+  node = pt_run_eval_curves_to_json (self->ev, &self->options, mine, self->n_curve_points);
   save_json (self, node, "label-curve.json");
 }
 

@@ -149,6 +149,17 @@ pt_run_eval_has_projection (PtRunEval *ev)
   return ev->has_projection;
 }
 
+int
+pt_run_eval_get_max_class_count (PtRunEval *ev)
+{
+  const guint *counts = pt_dataset_get_class_counts (ev->train);
+  guint max_count = 0;
+
+  for (int c = 0; c < ev->n_classes; c++)
+    max_count = MAX (max_count, counts[c]);
+  return (int) max_count;
+}
+
 int *
 pt_run_eval_subset (PtRunEval              *ev,
                     const PtRunEvalOptions *options,
@@ -158,6 +169,16 @@ pt_run_eval_subset (PtRunEval              *ev,
                              (int) pt_dataset_get_n_images (ev->train), ev->n_classes,
                              options->per_class > 0 ? 0 : options->label_fraction,
                              options->per_class, options->seed, n_subset);
+}
+
+static void
+set_too_few (PtRunEval *ev,
+             int        n_sub,
+             GError   **error)
+{
+  g_set_error (error, PT_RUN_EVAL_ERROR, PT_RUN_EVAL_ERROR_TOO_FEW,
+               _("Only %d labeled training images in “%s”: too few to evaluate."),
+               n_sub, pt_dataset_get_spec (ev->train));
 }
 
 /* Features of both splits for a kind that is a fixed function of the
@@ -345,9 +366,7 @@ pt_run_eval_kind (PtRunEval              *ev,
   subset = pt_run_eval_subset (ev, options, &n_sub);
   if (n_sub < 2)
     {
-      g_set_error (error, PT_RUN_EVAL_ERROR, PT_RUN_EVAL_ERROR_TOO_FEW,
-                   _("Only %d labeled training images in “%s”: too few to evaluate."),
-                   n_sub, pt_dataset_get_spec (ev->train));
+      set_too_few (ev, n_sub, error);
       return NULL;
     }
 
@@ -443,9 +462,7 @@ pt_run_eval_curve (PtRunEval              *ev,
           subset = pt_run_eval_subset (ev, &po, &n_sub);
           if (n_sub < 2)
             {
-              g_set_error (error, PT_RUN_EVAL_ERROR, PT_RUN_EVAL_ERROR_TOO_FEW,
-                           _("Only %d labeled training images in “%s”: too few to evaluate."),
-                           n_sub, pt_dataset_get_spec (ev->train));
+              set_too_few (ev, n_sub, error);
               return NULL;
             }
           r = supervised_kind (ev, &po, subset, n_sub, cancellable, error);
@@ -610,21 +627,18 @@ add_number_or_null (JsonBuilder *b,
     json_builder_add_null_value (b);
 }
 
-gboolean
-pt_run_eval_save_curves (PtRunEval                 *ev,
-                         const PtRunEvalOptions    *options,
-                         PtLabelCurvePoint * const *curves,
-                         int                        n_points,
-                         char                     **path_out,
-                         GError                   **error)
+JsonNode *
+pt_run_eval_curves_to_json (PtRunEval                 *ev,
+                            const PtRunEvalOptions    *options,
+                            PtLabelCurvePoint * const *curves,
+                            int                        n_points)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_autoptr(JsonNode) root = NULL;
   const PtLabelCurvePoint *any = NULL;
 
   for (int k = 0; k < PT_EVAL_N_KINDS && any == NULL; k++)
     any = curves[k];
-  g_return_val_if_fail (any != NULL, FALSE);
+  g_return_val_if_fail (any != NULL, NULL);
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "run");
@@ -666,6 +680,19 @@ pt_run_eval_save_curves (PtRunEval                 *ev,
     }
   json_builder_end_object (b);
   json_builder_end_object (b);
-  root = json_builder_get_root (b);
+  return json_builder_get_root (b);
+}
+
+gboolean
+pt_run_eval_save_curves (PtRunEval                 *ev,
+                         const PtRunEvalOptions    *options,
+                         PtLabelCurvePoint * const *curves,
+                         int                        n_points,
+                         char                     **path_out,
+                         GError                   **error)
+{
+  g_autoptr(JsonNode) root = pt_run_eval_curves_to_json (ev, options, curves, n_points);
+
+  g_return_val_if_fail (root != NULL, FALSE);
   return save_node (ev, root, "label-curve.json", path_out, error);
 }

@@ -90,6 +90,8 @@ PtDataset  *pt_run_eval_get_test   (PtRunEval         *ev);
 int         pt_run_eval_get_n_classes (PtRunEval      *ev);
 /* Whether the run's method has a projector whose output can be probed. */
 gboolean    pt_run_eval_has_projection (PtRunEval     *ev);
+/* Training images in the largest class: labels per class that mean "all". */
+int         pt_run_eval_get_max_class_count (PtRunEval    *ev);
 /* The labeled subset options select (indices into train, ascending). */
 int        *pt_run_eval_subset     (PtRunEval               *ev,
                                     const PtRunEvalOptions  *options,
@@ -151,6 +153,12 @@ gboolean    pt_run_eval_save       (PtRunEval               *ev,
                                     char                   **path_out,
                                     GError                 **error);
 
+/* The label-curve.json document for curves (PT_EVAL_N_KINDS, NULL when not
+ * run; at least one not NULL). */
+JsonNode   *pt_run_eval_curves_to_json (PtRunEval                 *ev,
+                                        const PtRunEvalOptions    *options,
+                                        PtLabelCurvePoint * const *curves,
+                                        int                        n_points);
 /* The curves as eval/label-curve.json: {"points": [...], "series": {kind: [...]}}. */
 gboolean    pt_run_eval_save_curves (PtRunEval               *ev,
                                      const PtRunEvalOptions  *options,
