@@ -70,7 +70,7 @@ const char *
 pt_train_spec_default_augment (const char *method)
 {
   static const struct { const char *method, *preset; } table[] = {
-    { "simclr", "simclr-cifar" },
+    { "simclr", "simclr-small" },
     { "moco", "moco-v2" },
     { "swav", "swav" },
     { "mae", "mae" },

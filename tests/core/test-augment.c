@@ -974,7 +974,7 @@ test_batch_threads (void)
 
 static const char *const preset_names[] = {
   "byol", "dino", "mae", "moco-v1", "moco-v2", "rotnet", "simclr",
-  "simclr-cifar", "swav", "vicreg",
+  "simclr-cifar", "simclr-small", "swav", "vicreg",
 };
 
 static void

@@ -99,7 +99,7 @@ test_defaults (void)
   g_clear_error (&error);
   g_assert_false (pt_train_spec_set_param (spec, "lr=fast", &error));
   g_assert_error (error, PT_TRAIN_SPEC_ERROR, PT_TRAIN_SPEC_ERROR_INVALID);
-  g_assert_cmpstr (pt_train_spec_default_augment ("simclr"), ==, "simclr-cifar");
+  g_assert_cmpstr (pt_train_spec_default_augment ("simclr"), ==, "simclr-small");
   g_assert_null (pt_train_spec_default_augment ("test-linear"));
 }
 
