@@ -3,9 +3,13 @@
  *
  * Batches: B images drawn with a seeded stream from the train split, their
  * views made by the augmentation pipeline with the method's recipe (crop +
- * flip when the method names none). Evaluation: backbone features (eval
- * mode) of N_BANK train images and N_QUERY test images, un-augmented;
- * cosine kNN, k = 20, votes weighted by similarity.
+ * flip when the method names none), which a test may change
+ * (PtTestSslRun.tweak, e.g. pt_test_recipe_grey). Evaluation: backbone
+ * features (eval mode) of N_BANK train images and N_QUERY test images,
+ * un-augmented; cosine kNN, k = 20, votes weighted by similarity. Inputs
+ * are in [0, 1], not normalized per channel as the trainer does: the first
+ * batchnorm absorbs the shift, and training and evaluation agree. A run
+ * may use upright shapes (PtTestSslRun.upright: rotation prediction).
  */
 #pragma once
 
@@ -213,16 +217,17 @@ pt_test_recipe (const PtSslMethodClass *klass,
   return recipe;
 }
 
-/* Runs n_steps steps of batch B on the train split; returns the losses
+/* Runs n_steps steps of batch B on the train split (views from the
+ * recipe of pt_test_recipe, tweak applied); returns the losses
  * (n_steps doubles, free with g_free). */
 static inline double *
-pt_test_train (PtSslMethod  *m,
-               PtTestShapes *s,
-               int           n_steps,
-               int           n_local,
-               double        crop_min,
-               PtTestRecipeTweak tweak,
-               guint64       seed)
+pt_test_train (PtSslMethod       *m,
+               PtTestShapes      *s,
+               int                n_steps,
+               int                n_local,
+               double             crop_min,
+               PtTestRecipeTweak  tweak,
+               guint64            seed)
 {
   g_autoptr(PtAugRecipe) recipe = pt_test_recipe (m->klass, n_local, crop_min, tweak);
   PtSslViewShape shapes[PT_SSL_MAX_VIEWS];
