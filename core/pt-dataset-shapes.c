@@ -7,6 +7,12 @@
  * the class, so a method trained without colour augmentation can take the
  * colour shortcut.
  *
+ * The angle is uniform over the full turn, so the dataset is invariant to
+ * quarter turns: a rotated image is as likely as the original, and
+ * predicting which quarter turn was applied (RotNet) is impossible on it,
+ * its loss stays at ln 4. options->shapes_upright draws every shape at
+ * angle 0 (all other draws unchanged) for rotation prediction.
+ *
  * Image i depends only on (seed, split, i): every draw comes from a
  * counter-based generator keyed by those three numbers. Labels cycle
  * i % 10, so every class has the same count (to within one).
@@ -176,9 +182,10 @@ luma (const float rgb[3])
 }
 
 typedef struct {
-  guint8  *pixels;
-  guint32  seed;
-  PtSplit  split;
+  guint8   *pixels;
+  guint32   seed;
+  PtSplit   split;
+  gboolean  upright;
 } ShapesJob;
 
 static void
@@ -199,6 +206,8 @@ draw_shape (guint    i,
   cx = scale * 0.85f + (S - 1.7f * scale) * shapes_rng_float (&rng);
   cy = scale * 0.85f + (S - 1.7f * scale) * shapes_rng_float (&rng);
   angle = 2.f * (float) G_PI * shapes_rng_float (&rng);
+  if (job->upright)
+    angle = 0.f;   /* drawn all the same, so the other draws do not move */
   ca = cosf (angle);
   sa = sinf (angle);
 
@@ -287,6 +296,7 @@ _pt_dataset_load_shapes (PtDatasetData          *data,
   job.pixels = g_malloc ((gsize) n * 3 * SHAPES_SIZE * SHAPES_SIZE);
   job.seed = options->shapes_seed;
   job.split = split;
+  job.upright = options->shapes_upright;
 
   _pt_dataset_parallel_for (n, 64, _pt_dataset_n_threads (), draw_shape, &job,
                             cancellable, progress, progress_data);

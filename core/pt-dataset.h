@@ -50,6 +50,9 @@ typedef struct {
   int     shapes_train;   /* shapes: train split size, default 10000 */
   int     shapes_test;    /* shapes: test split size, default 2000 */
   guint32 shapes_seed;    /* shapes: generator seed, default 0 */
+  gboolean shapes_upright; /* shapes: every shape at angle 0 (FALSE: a random angle);
+                            * everything else drawn as without it. For rotation
+                            * prediction, which a random angle makes impossible */
 } PtDatasetOptions;
 
 /* Called on the loading thread with the fraction done (0..1). */

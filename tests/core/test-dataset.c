@@ -83,6 +83,34 @@ test_shapes_determinism (void)
     }
 }
 
+/* shapes_upright draws every shape at angle 0 and changes nothing else:
+ * circles and rings (which look the same at any angle) are the same bytes
+ * as without it, every other kind differs; labels are the same. */
+static void
+test_shapes_upright (void)
+{
+  PtDatasetOptions o = { .shapes_train = 200, .shapes_test = 10 };
+  PtDatasetOptions o_up = { .shapes_train = 200, .shapes_test = 10, .shapes_upright = TRUE };
+  g_autoptr(PtDataset) a = open_or_fail ("shapes", PT_SPLIT_TRAIN, &o);
+  g_autoptr(PtDataset) up = open_or_fail ("shapes", PT_SPLIT_TRAIN, &o_up);
+  g_autoptr(PtDataset) up2 = open_or_fail ("shapes", PT_SPLIT_TRAIN, &o_up);
+  gsize size = 3 * 32 * 32;
+
+  g_assert_cmpstr (pt_dataset_get_content_hash (up), ==, pt_dataset_get_content_hash (up2));
+  g_assert_cmpstr (pt_dataset_get_content_hash (a), !=, pt_dataset_get_content_hash (up));
+  for (guint i = 0; i < 200; i++)
+    {
+      int label = pt_dataset_get_label (a, i);
+      int same = memcmp (pt_dataset_get_image (a, i), pt_dataset_get_image (up, i), size) == 0;
+
+      g_assert_cmpint (pt_dataset_get_label (up, i), ==, label);
+      if (label == 0 || label == 5)
+        g_assert_true (same);
+      else
+        g_assert_false (same);
+    }
+}
+
 static void
 test_shapes_statistics (void)
 {
@@ -1323,6 +1351,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/core/dataset/shapes/determinism", test_shapes_determinism);
   g_test_add_func ("/core/dataset/shapes/statistics", test_shapes_statistics);
+  g_test_add_func ("/core/dataset/shapes/upright", test_shapes_upright);
   g_test_add_func ("/core/dataset/idx/round-trip", test_idx_round_trip);
   g_test_add_func ("/core/dataset/idx/bad", test_idx_bad);
   g_test_add_func ("/core/dataset/cifar10", test_cifar);

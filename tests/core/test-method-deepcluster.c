@@ -13,10 +13,21 @@
 
 /* Margin. Observed at this setting: kNN 0.112 -> 0.133 (+2.1 points) on the
  * 1000 test queries; 113 turned right, 92 wrong: paired z = 1.47 (see
- * pt-test-ssl.h). Required: +1 point and z >= 1.0. Weak evidence, and
- * k-means assignments make this run sensitive to float round-off: an
- * engine change moved the 200-step, recluster-every-50 variant from +3.3 to
- * +0.3. */
+ * pt-test-ssl.h). Required: +1 point and z >= 1.0. k-means assignments make
+ * this run sensitive to float round-off: an engine change moved the
+ * 200-step, recluster-every-50 variant from +3.3 to +0.3.
+ *
+ * NOT evidence that DeepCluster learns shape: z 1.47 is within noise (the
+ * issue asks z >= 2). Its loss does fall (it fits its own pseudo-labels)
+ * but the clusters follow colour and position. Measured (batch 32, width 8,
+ * crop 0.6-1 + flip and, test-only, every view grey: pt_test_recipe_grey):
+ *   base_lr 0.1, 300 steps: kNN 0.112 -> 0.137, z 1.67;
+ *   base_lr 0.1, 800 steps: 0.140, z 1.85, loss 3.20 -> 2.45;
+ *   base_lr 0.5, 800 steps: 0.142, z 2.08, loss 3.05 -> 2.27;
+ *   base_lr 0.5, 2000 steps: 0.136, z 1.66, loss 3.05 -> 1.99;
+ *   grey + colour jitter p 0.8, base_lr 0.3, 800 steps: 0.127, z 1.04.
+ * No setting gave z >= 2 reliably, so this test holds only that the run
+ * trains and that kNN does not fall; the real test is open work. */
 static const PtTestSslRun run = { "deepcluster", 32, 8, 300, 0, 0.01, 0.0,
                                   { "base_lr", "recluster_every", NULL }, { 0.5, 100 }, 1.0 };
 

@@ -5,8 +5,19 @@
 
 /* Margin. Observed at this setting: kNN 0.112 -> 0.132 (+2.0 points) on
  * the 1000 test queries; 105 turned right, 85 wrong: paired z = 1.45 (see
- * pt-test-ssl.h). Required: +1 point and z >= 1.0. Weak evidence: a run
- * this short on shapes learns little beyond colour and position. */
+ * pt-test-ssl.h). Required: +1 point and z >= 1.0.
+ *
+ * NOT evidence that SwAV learns shape: z 1.45 is within noise (the issue
+ * asks z >= 2), and no setting tried reached it. Measured (batch 32, width
+ * 8, 2 local views, crops 0.3-1, all views grey as in pt_test_recipe_grey):
+ *   defaults, 400 steps: kNN 0.112 -> 0.134, z 1.52, loss 4.78 -> 4.61
+ *     (ln 100 = 4.61: the swapped prediction at chance);
+ *   defaults, 800 steps: 0.136, z 1.66, loss 4.78 -> 4.61;
+ *   base_lr 1, queue 512 from epoch 0, 30 prototypes, 800 steps: 0.111,
+ *     z -0.07, loss 3.48 -> 3.40.
+ * So what this test holds is only that the run trains (finite loss and
+ * gradients, no collapse) and that kNN does not fall; making SwAV learn
+ * on shapes within a test's budget is open work. */
 static const PtTestSslRun run = { "swav", 32, 8, 200, 2, 0.01, 0.0,
                                   { "base_lr", "queue_length", "queue_start_epoch", NULL },
                                   { 1.0, 512, 0 }, 1.0 };
