@@ -4,6 +4,7 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include "pt-test-cli.h"
+#include "pt-test-util.h"
 
 static char *tmp_dir;
 
@@ -217,20 +218,6 @@ test_augment_usage (void)
   }
 }
 
-static void
-remove_tree (const char *dir)
-{
-  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-  const char *name;
-
-  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (dir, name, NULL);
-      g_remove (path);
-    }
-  g_rmdir (dir);
-}
-
 int
 main (int argc, char **argv)
 {
@@ -245,7 +232,7 @@ main (int argc, char **argv)
   g_test_add_func ("/app/cli/augment/bad-input", test_augment_bad_input);
   g_test_add_func ("/app/cli/augment/usage", test_augment_usage);
   status = g_test_run ();
-  remove_tree (tmp_dir);
+  pt_test_remove_tree (tmp_dir);
   g_free (tmp_dir);
   return status;
 }

@@ -11,27 +11,10 @@
 #include "pt-npy.h"
 #include "pt-safetensors.h"
 #include "pt-test-cli.h"
+#include "pt-test-util.h"
 
 static char *home;
 static char *run_dir;
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
 
 static JsonObject *
 parse (JsonParser *parser,
@@ -397,7 +380,7 @@ main (int   argc,
   g_test_add_func ("/app/cli-eval/embed", test_embed);
   g_test_add_func ("/app/cli-eval/export", test_export);
   status = g_test_run ();
-  remove_tree (home);
+  pt_test_remove_tree (home);
   g_free (run_dir);
   g_free (home);
   return status;

@@ -11,6 +11,7 @@
 
 #include "pt-npy.h"
 #include "pt-test-cli.h"
+#include "pt-test-util.h"
 
 #define N 30
 #define D 8
@@ -20,24 +21,6 @@ static char *npy;
 static char *labels_npy;
 static char *labels_txt;
 static char *images;
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) d = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
 
 static JsonObject *
 last_json (JsonParser *parser,
@@ -310,7 +293,7 @@ main (int   argc,
   g_test_add_func ("/app/cli-inspect/layouts", test_layouts);
   g_test_add_func ("/app/cli-inspect/errors", test_errors);
   status = g_test_run ();
-  remove_tree (dir);
+  pt_test_remove_tree (dir);
   g_free (npy);
   g_free (labels_npy);
   g_free (labels_txt);

@@ -8,26 +8,9 @@
 
 #include "pt-safetensors.h"
 #include "pt-test-cli.h"
+#include "pt-test-util.h"
 
 static char *home;
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
 
 static char *
 train (const char *name,
@@ -223,7 +206,7 @@ main (int   argc,
   g_test_add_func ("/app/cli-interop/init-refused", test_init_refused);
   g_test_add_func ("/app/cli-interop/embed-inspect", test_embed_inspect);
   status = g_test_run ();
-  remove_tree (home);
+  pt_test_remove_tree (home);
   g_free (home);
   return status;
 }

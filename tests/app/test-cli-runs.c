@@ -4,24 +4,7 @@
 #include <json-glib/json-glib.h>
 
 #include "pt-test-cli.h"
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
+#include "pt-test-util.h"
 
 static void
 write_run (const char *root,
@@ -123,7 +106,7 @@ test_runs_json (void)
   g_assert_nonnull (strstr (r.out, "0.625"));
   g_assert_nonnull (strstr (r.out, "2026-11-22 09:00"));
   pt_cli_result_clear (&r);
-  remove_tree (home);
+  pt_test_remove_tree (home);
 }
 
 static void
@@ -145,7 +128,7 @@ test_runs_empty (void)
   g_assert_cmpint (r.status, ==, 0);
   g_assert_nonnull (strstr (r.out, root));
   pt_cli_result_clear (&r);
-  remove_tree (home);
+  pt_test_remove_tree (home);
 }
 
 static void
@@ -183,7 +166,7 @@ test_runs_unreadable_root (void)
   g_assert_nonnull (strstr (r.err, file));
   g_assert_cmpuint (pt_test_count_lines (r.err), ==, 1);
   pt_cli_result_clear (&r);
-  remove_tree (home);
+  pt_test_remove_tree (home);
 }
 
 int

@@ -8,26 +8,9 @@
 #include <json-glib/json-glib.h>
 
 #include "pt-test-cli.h"
+#include "pt-test-util.h"
 
 static char *tmp;
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
 
 /* Losses of metrics.jsonl, by line; every line must parse. */
 static GArray *
@@ -340,7 +323,7 @@ main (int   argc,
   g_test_add_func ("/app/cli-train/usage", test_usage);
   g_test_add_func ("/app/cli-train/bad-input", test_bad_input);
   status = g_test_run ();
-  remove_tree (tmp);
+  pt_test_remove_tree (tmp);
   g_free (tmp);
   return status;
 }

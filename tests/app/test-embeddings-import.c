@@ -13,6 +13,7 @@
 #include "pt-import-dialog.h"
 #include "pt-npy.h"
 #include "pt-ui.h"
+#include "pt-test-util.h"
 
 #define N 45
 #define D 16
@@ -21,34 +22,6 @@ static char *dir;
 static char *npy;
 static char *labels_txt;
 static char *images;
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) d = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
-static gboolean
-wait_until (gboolean (*cond) (gpointer), gpointer data, int seconds)
-{
-  gint64 deadline = g_get_monotonic_time () + seconds * G_USEC_PER_SEC;
-
-  while (!cond (data) && g_get_monotonic_time () < deadline)
-    g_main_context_iteration (NULL, FALSE) || (g_usleep (1000), TRUE);
-  return cond (data);
-}
 
 static gboolean
 has_points (gpointer data)
@@ -143,7 +116,7 @@ test_import (void)
   pt_import_dialog_set_path (dialog, "labels", labels_txt);
   pt_import_dialog_set_path (dialog, "images", images);
   pt_import_dialog_activate (dialog);
-  g_assert_true (wait_until (has_points, page, 30));
+  g_assert_true (pt_test_wait_until (has_points, page, 30));
 
   labels = pt_embeddings_page_get_labels (page, &n_classes);
   g_assert_nonnull (labels);
@@ -175,25 +148,25 @@ test_import (void)
   g_assert_cmpint (gdk_texture_get_width (thumb), ==, 64);
 
   pt_embeddings_page_set_tsne (page, TRUE);
-  g_assert_true (wait_until (has_frames, page, 30));
+  g_assert_true (pt_test_wait_until (has_frames, page, 30));
 
   /* A file that is not a .npy: banner naming it, the map unchanged. */
   g_assert_true (g_file_set_contents (bad, "not numpy at all", -1, NULL));
   pt_embeddings_page_open_embeddings (page, bad, NULL, NULL);
-  g_assert_true (wait_until (has_banner, page, 30));
+  g_assert_true (pt_test_wait_until (has_banner, page, 30));
   g_assert_nonnull (strstr (pt_embeddings_page_get_banner (page), bad));
   g_assert_cmpuint (pt_embeddings_page_get_n_points (page), ==, N);
   g_assert_cmpfloat (pt_embeddings_page_get_knn_accuracy (page), ==, 1.0);
 
   /* Labels of another length: refused too. */
   pt_embeddings_page_open_embeddings (page, npy, bad, NULL);
-  g_assert_true (wait_until (has_banner, page, 30));
+  g_assert_true (pt_test_wait_until (has_banner, page, 30));
 
   /* Without labels or images: points, no classes, no thumbnails. */
   gtk_widget_activate_action (GTK_WIDGET (page), "embeddings.dismiss", NULL);
   g_assert_null (pt_embeddings_page_get_banner (page));
   pt_embeddings_page_open_embeddings (page, npy, NULL, NULL);
-  g_assert_true (wait_until (unlabeled_points, page, 30));
+  g_assert_true (pt_test_wait_until (unlabeled_points, page, 30));
   g_assert_true (isnan (pt_embeddings_page_get_knn_accuracy (page)));
   g_assert_true (isnan (pt_embeddings_page_get_probe_accuracy (page)));
   g_assert_null (pt_embeddings_page_dup_thumbnail (page, 0));
@@ -224,7 +197,7 @@ main (int   argc,
 
   g_test_add_func ("/app/embeddings-import/open", test_import);
   ret = g_test_run ();
-  remove_tree (dir);
+  pt_test_remove_tree (dir);
   g_free (npy);
   g_free (labels_txt);
   g_free (images);

@@ -16,20 +16,11 @@
 #include "pt-threads.h"
 #include "pt-ui.h"
 #include "pt-test-cli.h"
+#include "pt-test-util.h"
 
 static char *runs_root;
 static char *run_dir;
 static char *other_dir;
-
-static gboolean
-wait_until (gboolean (*cond) (gpointer), gpointer data, int seconds)
-{
-  gint64 deadline = g_get_monotonic_time () + seconds * G_USEC_PER_SEC;
-
-  while (!cond (data) && g_get_monotonic_time () < deadline)
-    g_main_context_iteration (NULL, FALSE) || (g_usleep (1000), TRUE);
-  return cond (data);
-}
 
 static guint wanted_done;
 
@@ -120,7 +111,7 @@ test_evaluate_matches_cli (void)
   pt_evaluate_page_evaluate (page);
   g_assert_true (pt_evaluate_page_get_busy (page));
   wanted_done = 1;
-  g_assert_true (wait_until (done, page, 240));
+  g_assert_true (pt_test_wait_until (done, page, 240));
   g_assert_null (pt_evaluate_page_get_error (page));
 
   ssl = pt_evaluate_page_get_result (page, PT_EVAL_KIND_SSL);
@@ -157,7 +148,7 @@ test_evaluate_matches_cli (void)
   /* Saved with the run: eval/probe.json as the Runs page reads it. The
    * CLI calls above rewrote it; the page writes it again on a slider move. */
   pt_evaluate_page_set_knn (page, 7, 0.07);
-  g_assert_true (wait_until (idle_page, page, 10));
+  g_assert_true (pt_test_wait_until (idle_page, page, 10));
   for (int i = 0; i < 200; i++)
     {
       g_main_context_iteration (NULL, FALSE);
@@ -211,7 +202,7 @@ test_evaluate_saved_compare_export (void)
   pt_evaluate_page_set_supervised (page, FALSE);
   pt_evaluate_page_evaluate (page);
   wanted_done = 1;
-  g_assert_true (wait_until (done, page, 240));
+  g_assert_true (pt_test_wait_until (done, page, 240));
   g_assert_null (pt_evaluate_page_get_error (page));
   g_assert_nonnull (pt_evaluate_page_get_result (page, PT_EVALUATE_SLOT_COMPARE));
   g_assert_cmpint (pt_evaluate_page_get_result (page, PT_EVALUATE_SLOT_COMPARE)->n_subset, ==, 100);
@@ -223,7 +214,7 @@ test_evaluate_saved_compare_export (void)
   pt_evaluate_page_set_curve_points (page, points, 2, FALSE);
   pt_evaluate_page_compute_curve (page);
   wanted_done = 2;
-  g_assert_true (wait_until (done, page, 240));
+  g_assert_true (pt_test_wait_until (done, page, 240));
   g_assert_null (pt_evaluate_page_get_error (page));
   for (guint slot = 0; slot < PT_EVALUATE_N_SLOTS; slot++)
     {
@@ -313,7 +304,7 @@ test_evaluate_projection (void)
   before = pt_evaluate_page_get_n_done (page);
   pt_evaluate_page_evaluate (page);
   wanted_done = before + 1;
-  g_assert_true (wait_until (done, page, 240));
+  g_assert_true (pt_test_wait_until (done, page, 240));
   g_assert_null (pt_evaluate_page_get_error (page));
   ssl = pt_evaluate_page_get_result (page, PT_EVAL_KIND_SSL);
   g_assert_cmpint (ssl->dim, ==, 128);   /* the projector's output, not the backbone's */
@@ -350,28 +341,11 @@ test_evaluate_errors (void)
   pt_evaluate_page_set_runs_root (page, runs_root);
   pt_evaluate_page_show_run (page, other_dir);
   pt_evaluate_page_evaluate (page);
-  g_assert_true (wait_until (idle_page, page, 60));
+  g_assert_true (pt_test_wait_until (idle_page, page, 60));
   g_assert_nonnull (pt_evaluate_page_get_error (page));
   g_assert_nonnull (strstr (pt_evaluate_page_get_error (page), "/nonexistent/images"));
   g_assert_true (g_file_set_contents (config, saved, len, NULL));
   gtk_window_destroy (window);
-}
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
 }
 
 static void
@@ -417,7 +391,7 @@ main (int argc, char **argv)
   g_test_add_func ("/app/evaluate-page/errors", test_evaluate_errors);
 
   ret = g_test_run ();
-  remove_tree (runs_root);
+  pt_test_remove_tree (runs_root);
   g_free (run_dir);
   g_free (other_dir);
   g_free (runs_root);

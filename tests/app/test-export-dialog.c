@@ -17,28 +17,11 @@
 #include "pt-train-spec.h"
 #include "pt-ui.h"
 #include "pt-window.h"
+#include "pt-test-util.h"
 
 static char *tmp;
 static char *runs_root;
 static char *run_dir;
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) d = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
 
 static gboolean
 not_busy (gpointer data)
@@ -288,7 +271,7 @@ main (int   argc,
   g_test_add_func ("/app/export-dialog/no-runs", test_no_runs);
   g_test_add_func ("/app/export-dialog/window-menu", test_window_menu);
   ret = g_test_run ();
-  remove_tree (tmp);
+  pt_test_remove_tree (tmp);
   g_free (run_dir);
   g_free (runs_root);
   g_free (tmp);

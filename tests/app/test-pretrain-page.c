@@ -14,19 +14,10 @@
 #include "pt-runs-page.h"
 #include "pt-test-method.h"
 #include "pt-ui.h"
+#include "pt-test-util.h"
 
 static PtDataset *dataset;
 static char *runs_root;
-
-static gboolean
-wait_until (gboolean (*cond) (gpointer), gpointer data, int seconds)
-{
-  gint64 deadline = g_get_monotonic_time () + seconds * G_USEC_PER_SEC;
-
-  while (!cond (data) && g_get_monotonic_time () < deadline)
-    g_main_context_iteration (NULL, FALSE) || (g_usleep (1000), TRUE);
-  return cond (data);
-}
 
 /* Lets queued trainer events (state changes arrive through an idle) reach
  * the page, as they would between a user's clicks. */
@@ -113,7 +104,7 @@ test_pretrain_run_controls (void)
   /* Start: the trainer is built on a worker, then runs on its own thread
    * while this (main) thread keeps receiving its metrics. */
   gtk_widget_activate_action (GTK_WIDGET (page), "pretrain.start", NULL);
-  if (!wait_until (has_trainer_logged, page, 60))
+  if (!pt_test_wait_until (has_trainer_logged, page, 60))
     g_error ("no metrics from the run: %s", pt_pretrain_page_get_message (page));
   trainer = pt_pretrain_page_get_trainer (page);
   g_assert_null (pt_pretrain_page_get_message (page));
@@ -121,7 +112,7 @@ test_pretrain_run_controls (void)
   /* Pause, then one step at a time. */
   gtk_widget_activate_action (GTK_WIDGET (page), "pretrain.pause", NULL);
   wanted_state = PT_TRAINER_PAUSED;
-  g_assert_true (wait_until (in_wanted_state, page, 30));
+  g_assert_true (pt_test_wait_until (in_wanted_state, page, 30));
   g_assert_true (pt_trainer_wait (trainer, 30 * G_USEC_PER_SEC));
   drain ();
   step = pt_trainer_get_step (trainer);
@@ -129,21 +120,21 @@ test_pretrain_run_controls (void)
   g_assert_true (pt_trainer_wait (trainer, 30 * G_USEC_PER_SEC));
   g_assert_cmpuint (pt_trainer_get_step (trainer), ==, step + 1);
   /* Every step the trainer made reaches the plots. */
-  g_assert_true (wait_until (logged_at_least, page, 30));
+  g_assert_true (pt_test_wait_until (logged_at_least, page, 30));
 
   /* Resume, then stop: the run ends finished with a checkpoint. */
   drain ();
   gtk_widget_activate_action (GTK_WIDGET (page), "pretrain.pause", NULL);
   wanted_state = PT_TRAINER_RUNNING;
-  g_assert_true (wait_until (in_wanted_state, page, 30));
+  g_assert_true (pt_test_wait_until (in_wanted_state, page, 30));
   drain ();
   gtk_widget_activate_action (GTK_WIDGET (page), "pretrain.stop", NULL);
   wanted_state = PT_TRAINER_FINISHED;
-  g_assert_true (wait_until (in_wanted_state, page, 60));
+  g_assert_true (pt_test_wait_until (in_wanted_state, page, 60));
   g_assert_cmpuint (pt_trainer_get_checkpoint_step (trainer), ==, pt_trainer_get_step (trainer));
 
   /* The kNN monitor measured the held-out accuracy of at least one checkpoint. */
-  g_assert_true (wait_until (monitored, page, 60));
+  g_assert_true (pt_test_wait_until (monitored, page, 60));
 
   gtk_window_destroy (window);
 }
@@ -160,7 +151,7 @@ test_pretrain_runs_and_map (void)
   pt_runs_page_set_runs_root (runs, runs_root);
   g_assert_cmpuint (pt_runs_page_get_n_runs (runs), ==, 1);
   pt_runs_page_select (runs, 0, FALSE);
-  g_assert_true (wait_until (runs_curves_ready, runs, 30));
+  g_assert_true (pt_test_wait_until (runs_curves_ready, runs, 30));
   /* The kNN monitor's points were kept with the run and are overlaid too. */
   g_assert_cmpuint (pt_runs_page_get_n_knn_points (runs, 0), >=, 1);
   gtk_window_destroy (window);
@@ -169,7 +160,7 @@ test_pretrain_runs_and_map (void)
   emb = g_object_new (PT_TYPE_EMBEDDINGS_PAGE, NULL);
   window2 = show (GTK_WIDGET (emb));
   pt_embeddings_page_set_runs_root (emb, runs_root);
-  g_assert_true (wait_until (embeddings_ready, emb, 60));
+  g_assert_true (pt_test_wait_until (embeddings_ready, emb, 60));
   g_assert_cmpuint (pt_embeddings_page_get_n_points (emb), >, 0);
   {
     g_autoptr(GArray) nn = pt_embeddings_page_dup_neighbours (emb, 0);
@@ -212,7 +203,7 @@ test_pretrain_studio_recipe (void)
   g_assert_true (pt_pretrain_page_set_value (page, "steps", 3));
   g_assert_true (pt_pretrain_page_set_value (page, "augment", 1));
   pt_pretrain_page_start (page);
-  g_assert_true (wait_until (has_trainer, page, 60));
+  g_assert_true (pt_test_wait_until (has_trainer, page, 60));
   trainer = pt_pretrain_page_get_trainer (page);
   g_assert_true (pt_trainer_wait (trainer, 60 * G_USEC_PER_SEC));
 
@@ -244,42 +235,25 @@ test_pretrain_fault (void)
   g_assert_true (pt_pretrain_page_set_value (page, "batch", 16));
   g_assert_true (pt_pretrain_page_set_value (page, "steps", 100000));
   pt_pretrain_page_start (page);
-  g_assert_true (wait_until (has_trainer, page, 60));
+  g_assert_true (pt_test_wait_until (has_trainer, page, 60));
   trainer = pt_pretrain_page_get_trainer (page);
   pt_trainer_poison_step (trainer, pt_trainer_get_step (trainer) + 20);
 
-  g_assert_true (wait_until (has_message, page, 60));
+  g_assert_true (pt_test_wait_until (has_message, page, 60));
   g_assert_nonnull (strstr (pt_pretrain_page_get_message (page), "NaN"));
   wanted_state = PT_TRAINER_PAUSED;
-  g_assert_true (wait_until (in_wanted_state, page, 30));
+  g_assert_true (pt_test_wait_until (in_wanted_state, page, 30));
   g_assert_cmpuint (pt_trainer_get_step (trainer), ==, pt_trainer_get_checkpoint_step (trainer));
 
   /* The banner's button resumes (it is the pause/resume action). */
   drain ();
   gtk_widget_activate_action (GTK_WIDGET (page), "pretrain.pause", NULL);
   wanted_state = PT_TRAINER_RUNNING;
-  g_assert_true (wait_until (in_wanted_state, page, 30));
+  g_assert_true (pt_test_wait_until (in_wanted_state, page, 30));
   g_assert_null (pt_pretrain_page_get_message (page));
   pt_trainer_stop (trainer);
   pt_trainer_wait (trainer, 30 * G_USEC_PER_SEC);
   gtk_window_destroy (window);
-}
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
 }
 
 int
@@ -307,7 +281,7 @@ main (int argc, char **argv)
   g_test_add_func ("/app/pretrain-page/fault", test_pretrain_fault);
 
   ret = g_test_run ();
-  remove_tree (runs_root);
+  pt_test_remove_tree (runs_root);
   g_free (runs_root);
   g_clear_object (&dataset);
   return ret;
