@@ -219,12 +219,21 @@ pt_features_for_run (const char    *run_dir,
 gboolean
 pt_features_run_has_projection (const char *run_dir)
 {
-  g_autoptr(PtMethod) method = NULL;
+  g_autoptr(GKeyFile) config = g_key_file_new ();
+  g_autofree char *path = NULL;
+  g_autofree char *name = NULL;
+  const PtMethodClass *klass;
 
   g_return_val_if_fail (run_dir != NULL, FALSE);
 
-  method = pt_features_load_method (run_dir, PT_FEATURES_RANDOM_INIT, NULL, NULL, NULL);
-  return method != NULL && pt_method_has_projection (method);
+  /* from the method's class, read-only: building the method would cost
+   * the caller (the Evaluate page, on the main thread) a whole network */
+  path = g_build_filename (run_dir, "config.ini", NULL);
+  if (!g_key_file_load_from_file (config, path, G_KEY_FILE_NONE, NULL))
+    return FALSE;
+  name = g_key_file_get_string (config, "run", "method", NULL);
+  klass = name != NULL ? pt_method_lookup (name) : NULL;
+  return klass != NULL && pt_method_class_has_projection (klass);
 }
 
 float *

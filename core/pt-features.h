@@ -87,8 +87,9 @@ float      *pt_features_for_run_layer (const char           *run_dir,
                                        GCancellable         *cancellable,
                                        GError              **error);
 
-/* Whether the method of the run in run_dir has a projection head; FALSE
- * too when the run cannot be read. */
+/* Whether the method of the run in run_dir has a projection head, from the
+ * method's class (cheap: reads the run's config, builds nothing); FALSE
+ * too when the run cannot be read or its method is unknown. */
 gboolean    pt_features_run_has_projection (const char      *run_dir);
 
 /* The run's method with its last good checkpoint loaded (kind TRAINED) or

@@ -358,6 +358,7 @@ const PtSslMethodClass pt_method_moco_class = {
   .title = "MoCo v2",
   .description = "Contrast queries with keys of a momentum encoder and a queue of negatives",
   .recipe = "moco-v2",
+  .projection_dim = DIM,
   .params = moco_params,
   .instance_size = sizeof (PtMoco),
   .init = moco_init,

@@ -152,7 +152,7 @@ static int
 simclr_get_feature_dim (PtSslMethod *m,
                         gboolean     projector)
 {
-  return projector ? 128 : pt_cnn_get_out_dim (&((PtSimclr *) m)->net.cnn);
+  return projector ? m->klass->projection_dim : pt_cnn_get_out_dim (&((PtSimclr *) m)->net.cnn);
 }
 
 static void
@@ -228,6 +228,7 @@ const PtSslMethodClass pt_method_simclr_class = {
   .title = "SimCLR",
   .description = "Contrast two views of each image against the rest of the batch (NT-Xent)",
   .recipe = "simclr",
+  .projection_dim = 128,
   .params = simclr_params,
   .instance_size = sizeof (PtSimclr),
   .init = simclr_init,

@@ -357,6 +357,7 @@ const PtSslMethodClass pt_method_swav_class = {
   .title = "SwAV",
   .description = "Predict the Sinkhorn cluster code of one view from another (multi-crop)",
   .recipe = "swav",
+  .projection_dim = DIM,
   .params = swav_params,
   .instance_size = sizeof (PtSwav),
   .init = swav_init,

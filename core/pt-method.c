@@ -495,6 +495,15 @@ pt_method_get_projection_dim (PtMethod *self)
 }
 
 gboolean
+pt_method_class_has_projection (const PtMethodClass *klass)
+{
+  g_return_val_if_fail (klass != NULL, FALSE);
+
+  return klass->has_projection && klass->get_projection_dim != NULL &&
+         klass->embed_projection != NULL;
+}
+
+gboolean
 pt_method_has_projection (PtMethod *self)
 {
   return pt_method_get_projection_dim (self) > 0;

@@ -248,6 +248,9 @@ struct _PtMethodClass
                                     int              n,
                                     float           *features,
                                     GError         **error);
+  /* TRUE when every instance has a projection head (get_projection_dim
+   * > 0 whatever the config): lets a caller answer without building one. */
+  gboolean     has_projection;
 };
 
 /* The common part of every instance; methods embed it first. */
@@ -266,6 +269,10 @@ void                  pt_method_register      (const PtMethodClass *klass);
 const PtMethodClass  *pt_method_lookup        (const char          *name);
 /* NULL-terminated, in registration order; free the array only. */
 const PtMethodClass **pt_method_list          (guint               *n_methods);
+
+/* Whether every instance of klass has a projection head, without building
+ * one (pt_method_has_projection asks an instance). */
+gboolean              pt_method_class_has_projection (const PtMethodClass *klass);
 
 /* Creates a method by name. Errors: unknown method, bad parameter. */
 PtMethod   *pt_method_new             (const char           *name,

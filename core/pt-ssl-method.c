@@ -312,6 +312,7 @@ pt_ssl_methods_register (void)
           /* methods whose get_feature_dim (projector) is 0 have none */
           k->get_projection_dim = adapter_get_projection_dim;
           k->embed_projection = adapter_embed_projection;
+          k->has_projection = s->projection_dim > 0;
           pt_method_register (k);
         }
       g_once_init_leave (&done, 1);

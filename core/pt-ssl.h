@@ -115,6 +115,7 @@ typedef struct {
   const char       *title;         /* "SimCLR" */
   const char       *description;
   const char       *recipe;        /* the augmentation preset it expects; NULL: crop + flip */
+  int               projection_dim; /* get_feature_dim (self, TRUE) of every instance */
   const PtSslParam *params;        /* ends with a NULL name */
   gsize             instance_size;
 

@@ -83,6 +83,9 @@ test_methods (void)
 
       g_assert_no_error (error);
       g_assert_cmpint (pt_method_get_projection_dim (m), ==, cases[c].proj_dim);
+      /* the class answers the same without an instance */
+      g_assert_true (pt_method_class_has_projection (pt_method_lookup (cases[c].name)) ==
+                     (cases[c].proj_dim > 0));
       g_assert_true (pt_method_has_projection (m) == (cases[c].proj_dim > 0));
       if (cases[c].proj_dim > 0)
         {
@@ -268,6 +271,7 @@ test_rotnet_error (void)
   g_assert_true (pt_features_run_has_projection (simclr_dir));
   g_assert_false (pt_features_run_has_projection (rotnet_dir));
   g_assert_false (pt_features_run_has_projection (missing));
+  g_assert_false (g_file_test (missing, G_FILE_TEST_EXISTS));   /* a read-only question */
 
   for (int kind = PT_FEATURES_TRAINED; kind <= PT_FEATURES_RANDOM_INIT; kind++)
     {
