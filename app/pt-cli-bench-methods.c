@@ -43,7 +43,9 @@ pt_cli_bench_ssl_method (const char *method,
 
   g_return_val_if_fail (klass != NULL, PT_EXIT_USAGE);
   m = strcmp (method, "deepcluster") == 0
-      ? pt_ssl_method_new (klass, &config, &error, "clusters", 4.0, NULL)
+      /* clustered at the first (warm-up) step, then never among the timed
+       * ones (by epoch, the default, the random views never leave epoch 0) */
+      ? pt_ssl_method_new (klass, &config, &error, "clusters", 4.0, "recluster_every", 1e9, NULL)
       : pt_ssl_method_new (klass, &config, &error, NULL);
   if (m == NULL)
     return pt_cli_usage_error ("bench", "%s", error->message);

@@ -435,7 +435,9 @@ pt_test_ssl_determinism (gconstpointer data)
       /* few clusters, so that 16 features are enough to cluster at once */
       small.param_names[0] = "clusters";
       small.param_values[0] = 4;
-      small.param_names[1] = NULL;
+      small.param_names[1] = "recluster_every";   /* in steps: clusters at once */
+      small.param_values[1] = 100;
+      small.param_names[2] = NULL;
     }
   pt_test_shapes_open (&s, 200, 10);
   for (int r = 0; r < 3; r++)

@@ -40,7 +40,70 @@
 static const PtTestSslRun run = { "deepcluster", 32, 8, 300, 0, 0.01, 0.0,
                                   { "base_lr", "recluster_every", NULL }, { 0.5, 100 }, 1.0 };
 
-static const PtTestSslRun small_run = { "deepcluster", 16, 8, 2, 0, 0.0, 0.0, { "clusters", NULL }, { 4 } };
+static const PtTestSslRun small_run = { "deepcluster", 16, 8, 2, 0, 0.0, 0.0,
+                                        { "clusters", "recluster_every", NULL }, { 4, 100 } };
+
+/* Distinct indices among the first n_draws the harness draws (seed 3) from 200 images. */
+static int
+distinct_drawn (int n_draws)
+{
+  gboolean seen[200] = { FALSE };
+  int distinct = 0;
+  PtRng rng;
+
+  pt_rng_init (&rng, 3);
+  for (int b = 0; b < n_draws; b++)
+    {
+      guint32 i = pt_rng_below (&rng, 200);
+
+      distinct += !seen[i];
+      seen[i] = TRUE;
+    }
+  return distinct;
+}
+
+/* recluster_every 0 (the default): the first epoch only fills the bank
+ * (loss 0), k-means runs at the first step of every later epoch, on all
+ * the features banked so far, this step's included. Batch 16 on 200 images: epoch e starts at
+ * the first step s with s * 16 / 200 >= e, i.e. steps 13 and 25. */
+static void
+test_epochs (void)
+{
+  static const PtTestSslRun epochs_run = { "deepcluster", 16, 8, 0, 0, 0.0, 0.0,
+                                           { "clusters", NULL }, { 4 } };
+  PtTestShapes s;
+  PtSslMethod *m;
+  g_autofree double *losses = NULL;
+
+  for (int steps = 13; steps <= 30; steps += 17)
+    {
+      g_autoptr(GHashTable) v = NULL;
+      const float *sizes;
+      double total = 0.0;
+
+      pt_threads_set (1);
+      pt_test_shapes_open (&s, 200, 10);
+      m = pt_test_ssl_new (&epochs_run, &s, 5);
+      g_clear_pointer (&losses, g_free);
+      losses = pt_test_train (m, &s, steps, 0, 0.0, NULL, 3);
+      for (int i = 0; i < MIN (steps, 13); i++)
+        g_assert_cmpfloat (losses[i], ==, 0.0);
+      for (int i = 13; i < steps; i++)
+        g_assert_cmpfloat (losses[i], >, 0.0);
+      v = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+      m->klass->visuals (m, count_visual_cb, v);
+      sizes = g_hash_table_lookup (v, "cluster_sizes");
+      g_assert_nonnull (sizes);
+      for (int k = 0; k < 4; k++)
+        total += sizes[k];
+      if (steps == 13)
+        g_assert_cmpfloat (total, ==, 0.0);   /* not clustered yet */
+      else   /* clustered at step 25 on the images of steps 0-25 (a step banks, then clusters) */
+        g_assert_cmpfloat (total, ==, distinct_drawn (26 * 16));
+      pt_ssl_method_free (m);
+      pt_test_shapes_close (&s);
+    }
+}
 
 static void
 test_visuals (void)
@@ -63,23 +126,9 @@ test_visuals (void)
       for (int j = 0; j < 8; j++)
         g_assert_true ((j < sizes[k]) == (samples[k * 8 + j] >= 0.0f));
     }
-  {
-    /* the harness draws the first batch's 16 indices (with replacement)
-     * from the stream seeded 3: the bank holds the distinct ones */
-    gboolean seen[200] = { FALSE };
-    int distinct = 0;
-    PtRng rng;
-
-    pt_rng_init (&rng, 3);
-    for (int b = 0; b < 16; b++)
-      {
-        guint32 i = pt_rng_below (&rng, 200);
-
-        distinct += !seen[i];
-        seen[i] = TRUE;
-      }
-    g_assert_cmpfloat (total, ==, distinct);
-  }
+  /* the harness draws the first batch's 16 indices (with replacement)
+   * from the stream seeded 3: the bank holds the distinct ones */
+  g_assert_cmpfloat (total, ==, distinct_drawn (16));
   g_assert_cmpfloat (nmi[0], >=, 0.0f);
   g_assert_cmpfloat (nmi[0], <=, 1.0f);
   pt_ssl_method_free (m);
@@ -193,6 +242,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/core/method-deepcluster/knn-gain", &run, pt_test_ssl_behaviour);
   g_test_add_data_func ("/core/method-deepcluster/determinism", &run, pt_test_ssl_determinism);
   g_test_add_func ("/core/method-deepcluster/visuals", test_visuals);
+  g_test_add_func ("/core/method-deepcluster/epochs", test_epochs);
   g_test_add_func ("/core/method-deepcluster/resume", test_resume);
   return g_test_run ();
 }
