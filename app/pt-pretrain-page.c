@@ -241,7 +241,7 @@ pt_pretrain_page_rebuild_params (PtPretrainPage *self)
     gtk_grid_remove (self->params_grid, child);
   g_hash_table_remove_all (self->param_spins);
 
-  gtk_label_set_label (self->method_description, klass && klass->description ? klass->description : "");
+  gtk_label_set_label (self->method_description, klass && klass->description ? _(klass->description) : "");
 
   for (const PtMethodParam *p = klass ? klass->params : NULL; p && p->name; p++)
     {
@@ -257,7 +257,7 @@ pt_pretrain_page_rebuild_params (PtPretrainPage *self)
       (void) span;
       g_object_set_data_full (G_OBJECT (spin), "pt-param", g_strdup (p->name), g_free);
       g_signal_connect (spin, "value-changed", G_CALLBACK (on_param_changed_cb), self);
-      add_row (self->params_grid, row++, label, GTK_WIDGET (spin), p->description);
+      add_row (self->params_grid, row++, label, GTK_WIDGET (spin), p->description ? _(p->description) : NULL);
       g_hash_table_insert (self->param_spins, g_strdup (p->name), spin);
     }
 

@@ -58,14 +58,14 @@ enum {
 };
 
 static const PtSslParam deepcluster_params[] = {
-  { "clusters", "k-means clusters (pseudo-classes)", 50, 2, 65536, FALSE, TRUE },
-  { "recluster_every", "steps between two k-means runs (0: at the start of every epoch, the first after one epoch of features)", 0, 0, 1e9, TRUE, TRUE },
-  { "kmeans_iterations", "Lloyd rounds per k-means run", 20, 1, 1000, TRUE, TRUE },
-  { "base_lr", "learning rate for a batch of 256 (scaled by B / 256)", 0.1, 0.0, 100.0, TRUE, FALSE },
-  { "weight_decay", "weight decay (not on biases and batchnorm)", 1e-5, 0.0, 1.0, FALSE, FALSE },
-  { "warmup_steps", "linear warmup steps", 10, 0, 1e9, FALSE, TRUE },
-  { "total_steps", "end of the cosine schedule (0: constant after warmup)", 0, 0, 1e12, FALSE, TRUE },
-  { "bank_size", "memory bank rows (images whose features are kept, saved in checkpoints)", 65536, 16, 1 << 20, FALSE, TRUE },
+  { "clusters", N_("k-means clusters (pseudo-classes)"), 50, 2, 65536, FALSE, TRUE },
+  { "recluster_every", N_("steps between two k-means runs (0: at the start of every epoch, the first after one epoch of features)"), 0, 0, 1e9, TRUE, TRUE },
+  { "kmeans_iterations", N_("Lloyd rounds per k-means run"), 20, 1, 1000, TRUE, TRUE },
+  { "base_lr", N_("learning rate for a batch of 256 (scaled by B / 256)"), 0.1, 0.0, 100.0, TRUE, FALSE },
+  { "weight_decay", N_("weight decay (not on biases and batchnorm)"), 1e-5, 0.0, 1.0, FALSE, FALSE },
+  { "warmup_steps", N_("linear warmup steps"), 10, 0, 1e9, FALSE, TRUE },
+  { "total_steps", N_("end of the cosine schedule (0: constant after warmup)"), 0, 0, 1e12, FALSE, TRUE },
+  { "bank_size", N_("memory bank rows (images whose features are kept, saved in checkpoints)"), 65536, 16, 1 << 20, FALSE, TRUE },
   { NULL },
 };
 
@@ -452,7 +452,7 @@ deepcluster_state_loaded (PtSslMethod *m)
 const PtSslMethodClass pt_method_deepcluster_class = {
   .name = "deepcluster",
   .title = "DeepCluster",
-  .description = "Alternate k-means pseudo-labels of the features and training a classifier on them",
+  .description = N_("Alternate k-means pseudo-labels of the features and training a classifier on them"),
   .recipe = NULL,
   .params = deepcluster_params,
   .instance_size = sizeof (PtDeepCluster),

@@ -30,14 +30,14 @@ typedef struct
 } PtMethodMae;
 
 static const PtMethodParam mae_params[] = {
-  { "lr", "base learning rate (scaled by batch / 256)", 1.5e-4, 1e-7, 1.0, TRUE, FALSE },
-  { "weight_decay", "AdamW weight decay", 0.05, 0.0, 1.0, FALSE, FALSE },
-  { "beta2", "AdamW second-moment decay", 0.95, 0.5, 0.99999, FALSE, FALSE },
-  { "warmup_steps", "linear warmup steps", 200, 0, 1e9, TRUE, TRUE },
-  { "total_steps", "steps of the cosine schedule (lr 0 after)", 10000, 1, 1e9, TRUE, TRUE },
-  { "mask_ratio", "fraction of patches removed in training", 0.75, 0.0, 0.98, TRUE, FALSE },
-  { "norm_pix_loss", "1: predict per-patch normalized pixels", 0, 0, 1, FALSE, TRUE },
-  { "visual_mask_ratio", "mask ratio of the reconstruction visual", 0.75, 0.0, 0.98, TRUE, FALSE },
+  { "lr", N_("base learning rate (scaled by batch / 256)"), 1.5e-4, 1e-7, 1.0, TRUE, FALSE },
+  { "weight_decay", N_("AdamW weight decay"), 0.05, 0.0, 1.0, FALSE, FALSE },
+  { "beta2", N_("AdamW second-moment decay"), 0.95, 0.5, 0.99999, FALSE, FALSE },
+  { "warmup_steps", N_("linear warmup steps"), 200, 0, 1e9, TRUE, TRUE },
+  { "total_steps", N_("steps of the cosine schedule (lr 0 after)"), 10000, 1, 1e9, TRUE, TRUE },
+  { "mask_ratio", N_("fraction of patches removed in training"), 0.75, 0.0, 0.98, TRUE, FALSE },
+  { "norm_pix_loss", N_("1: predict per-patch normalized pixels"), 0, 0, 1, FALSE, TRUE },
+  { "visual_mask_ratio", N_("mask ratio of the reconstruction visual"), 0.75, 0.0, 0.98, TRUE, FALSE },
   { NULL }
 };
 
@@ -355,7 +355,7 @@ mae_state_loaded (PtMethod *method)
 const PtMethodClass pt_method_mae_class = {
   .name = "mae",
   .title = "MAE",
-  .description = "Masked autoencoder: a ViT encodes a quarter of the patches, a light decoder repaints the rest.",
+  .description = N_("Masked autoencoder: a ViT encodes a quarter of the patches, a light decoder repaints the rest."),
   .params = mae_params,
   .init = mae_init,
   .alloc = mae_alloc,

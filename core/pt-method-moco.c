@@ -53,15 +53,15 @@ enum {
 };
 
 static const PtSslParam moco_params[] = {
-  { "temperature", "InfoNCE temperature", 0.2, 0.01, 10.0, TRUE, FALSE },
-  { "queue_size", "negatives kept in the queue (K)", 4096, 0, 1 << 20, FALSE, TRUE },
-  { "momentum", "EMA momentum of the key encoder", 0.99, 0.0, 1.0, TRUE, FALSE },
-  { "symmetric", "1: both views as queries and keys, losses averaged", 0, 0, 1, FALSE, TRUE },
-  { "bn_groups", "groups of the shuffled batchnorm of the key encoder", 4, 1, 64, FALSE, TRUE },
-  { "base_lr", "learning rate for a batch of 256 (scaled by B / 256)", 0.12, 0.0, 100.0, TRUE, FALSE },
-  { "weight_decay", "weight decay (not on biases and batchnorm)", 1e-4, 0.0, 1.0, FALSE, FALSE },
-  { "warmup_steps", "linear warmup steps", 10, 0, 1e9, FALSE, TRUE },
-  { "total_steps", "end of the cosine schedule (0: constant after warmup)", 0, 0, 1e12, FALSE, TRUE },
+  { "temperature", N_("InfoNCE temperature"), 0.2, 0.01, 10.0, TRUE, FALSE },
+  { "queue_size", N_("negatives kept in the queue (K)"), 4096, 0, 1 << 20, FALSE, TRUE },
+  { "momentum", N_("EMA momentum of the key encoder"), 0.99, 0.0, 1.0, TRUE, FALSE },
+  { "symmetric", N_("1: both views as queries and keys, losses averaged"), 0, 0, 1, FALSE, TRUE },
+  { "bn_groups", N_("groups of the shuffled batchnorm of the key encoder"), 4, 1, 64, FALSE, TRUE },
+  { "base_lr", N_("learning rate for a batch of 256 (scaled by B / 256)"), 0.12, 0.0, 100.0, TRUE, FALSE },
+  { "weight_decay", N_("weight decay (not on biases and batchnorm)"), 1e-4, 0.0, 1.0, FALSE, FALSE },
+  { "warmup_steps", N_("linear warmup steps"), 10, 0, 1e9, FALSE, TRUE },
+  { "total_steps", N_("end of the cosine schedule (0: constant after warmup)"), 0, 0, 1e12, FALSE, TRUE },
   { NULL },
 };
 
@@ -356,7 +356,7 @@ moco_list_state (PtSslMethod    *m,
 const PtSslMethodClass pt_method_moco_class = {
   .name = "moco",
   .title = "MoCo v2",
-  .description = "Contrast queries with keys of a momentum encoder and a queue of negatives",
+  .description = N_("Contrast queries with keys of a momentum encoder and a queue of negatives"),
   .recipe = "moco-v2",
   .projection_dim = DIM,
   .params = moco_params,

@@ -31,10 +31,10 @@ enum {
 };
 
 static const PtSslParam rotnet_params[] = {
-  { "base_lr", "learning rate for a batch of 256 (scaled by B / 256)", 0.2, 0.0, 100.0, TRUE, FALSE },
-  { "weight_decay", "weight decay (not on biases and batchnorm)", 5e-4, 0.0, 1.0, FALSE, FALSE },
-  { "warmup_steps", "linear warmup steps", 10, 0, 1e9, FALSE, TRUE },
-  { "total_steps", "end of the cosine schedule (0: constant after warmup)", 0, 0, 1e12, FALSE, TRUE },
+  { "base_lr", N_("learning rate for a batch of 256 (scaled by B / 256)"), 0.2, 0.0, 100.0, TRUE, FALSE },
+  { "weight_decay", N_("weight decay (not on biases and batchnorm)"), 5e-4, 0.0, 1.0, FALSE, FALSE },
+  { "warmup_steps", N_("linear warmup steps"), 10, 0, 1e9, FALSE, TRUE },
+  { "total_steps", N_("end of the cosine schedule (0: constant after warmup)"), 0, 0, 1e12, FALSE, TRUE },
   { NULL },
 };
 
@@ -231,7 +231,7 @@ rotnet_list_state (PtSslMethod    *m,
 const PtSslMethodClass pt_method_rotnet_class = {
   .name = "rotnet",
   .title = "RotNet",
-  .description = "Predict which of four quarter turns was applied to an image",
+  .description = N_("Predict which of four quarter turns was applied to an image"),
   .recipe = "rotnet",   /* one view, mild crop + flip, no rotation: the step rotates */
   .params = rotnet_params,
   .instance_size = sizeof (PtRotnet),

@@ -46,13 +46,13 @@ enum {
 };
 
 static const PtSslParam simclr_params[] = {
-  { "temperature", "NT-Xent temperature", 0.5, 0.01, 10.0, TRUE, FALSE },
-  { "optimizer", "0 SGD with momentum, 1 LARS, 2 AdamW", 0, 0, 2, FALSE, TRUE },
-  { "base_lr", "learning rate for a batch of 256 (scaled by B / 256)", 0.5, 0.0, 100.0, TRUE, FALSE },
-  { "weight_decay", "weight decay (not on biases and batchnorm)", 5e-4, 0.0, 1.0, FALSE, FALSE },
-  { "warmup_steps", "linear warmup steps", 10, 0, 1e9, FALSE, TRUE },
-  { "total_steps", "end of the cosine schedule (0: constant after warmup)", 0, 0, 1e12, FALSE, TRUE },
-  { "probe_row", "row of the similarity matrix whose softmax the visual shows", 0, 0, 31, TRUE, TRUE },
+  { "temperature", N_("NT-Xent temperature"), 0.5, 0.01, 10.0, TRUE, FALSE },
+  { "optimizer", N_("0 SGD with momentum, 1 LARS, 2 AdamW"), 0, 0, 2, FALSE, TRUE },
+  { "base_lr", N_("learning rate for a batch of 256 (scaled by B / 256)"), 0.5, 0.0, 100.0, TRUE, FALSE },
+  { "weight_decay", N_("weight decay (not on biases and batchnorm)"), 5e-4, 0.0, 1.0, FALSE, FALSE },
+  { "warmup_steps", N_("linear warmup steps"), 10, 0, 1e9, FALSE, TRUE },
+  { "total_steps", N_("end of the cosine schedule (0: constant after warmup)"), 0, 0, 1e12, FALSE, TRUE },
+  { "probe_row", N_("row of the similarity matrix whose softmax the visual shows"), 0, 0, 31, TRUE, TRUE },
   { NULL },
 };
 
@@ -226,7 +226,7 @@ simclr_list_state (PtSslMethod    *m,
 const PtSslMethodClass pt_method_simclr_class = {
   .name = "simclr",
   .title = "SimCLR",
-  .description = "Contrast two views of each image against the rest of the batch (NT-Xent)",
+  .description = N_("Contrast two views of each image against the rest of the batch (NT-Xent)"),
   .recipe = "simclr",
   .projection_dim = 128,
   .params = simclr_params,
