@@ -54,6 +54,9 @@ struct _PtPretrainPage
   GtkSpinButton   *steps_spin;
   GtkSpinButton   *seed_spin;
   GtkDropDown     *augment_dropdown;
+  GtkButton       *init_button;     /* "Start from": random init or a weights file */
+  GtkButton       *init_clear;
+  char            *init_path;       /* encoder weights to start from, or NULL */
   char           **presets;
   char            *studio_recipe;   /* the Augment page's recipe (.ini text), or NULL */
   GHashTable      *param_spins;     /* name -> GtkSpinButton */
@@ -277,6 +280,88 @@ on_method_selected_cb (PtPretrainPage *self)
   pt_pretrain_page_rebuild_params (self);
 }
 
+/* The "Start from" row: the weights file's name, or random initialization. */
+static void
+pt_pretrain_page_show_init (PtPretrainPage *self)
+{
+  GtkLabel *label = GTK_LABEL (gtk_button_get_child (self->init_button));
+  g_autofree char *name = self->init_path ? g_path_get_basename (self->init_path) : NULL;
+
+  gtk_label_set_label (label, name ? name : _("Random initialization"));
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->init_button), self->init_path);
+  gtk_widget_set_visible (GTK_WIDGET (self->init_clear), self->init_path != NULL);
+}
+
+void
+pt_pretrain_page_set_init (PtPretrainPage *self,
+                           const char     *path)
+{
+  g_return_if_fail (PT_IS_PRETRAIN_PAGE (self));
+
+  g_free (self->init_path);
+  self->init_path = g_strdup (path);
+  pt_pretrain_page_show_init (self);
+}
+
+const char *
+pt_pretrain_page_get_init (PtPretrainPage *self)
+{
+  g_return_val_if_fail (PT_IS_PRETRAIN_PAGE (self), NULL);
+
+  return self->init_path;
+}
+
+static void
+on_init_chosen_cb (GtkNativeDialog *dialog,
+                   int              response,
+                   gpointer         user_data)
+{
+  PtPretrainPage *self = user_data;
+
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_autofree char *path = file ? g_file_get_path (file) : NULL;
+
+      /* the file is checked when the run is built: a bad one gets the
+       * banner's one sentence then, naming it */
+      if (path != NULL)
+        pt_pretrain_page_set_init (self, path);
+    }
+  g_object_unref (dialog);
+  g_object_unref (self);
+}
+
+static void
+pt_pretrain_page_choose_init_action (GtkWidget  *widget,
+                                     const char *action_name,
+                                     GVariant   *parameter)
+{
+  PtPretrainPage *self = PT_PRETRAIN_PAGE (widget);
+  GtkRoot *root = gtk_widget_get_root (widget);
+  GtkFileChooserNative *dialog;
+  g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
+
+  dialog = gtk_file_chooser_native_new (_("Encoder Weights to Start From"),
+                                        GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                        GTK_FILE_CHOOSER_ACTION_OPEN,
+                                        _("_Open"), _("_Cancel"));
+  gtk_file_filter_set_name (filter, _("Encoder weights (.safetensors)"));
+  gtk_file_filter_add_pattern (filter, "*.safetensors");
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (dialog), filter);
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (dialog), TRUE);
+  g_signal_connect (dialog, "response", G_CALLBACK (on_init_chosen_cb), g_object_ref (self));
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
+}
+
+static void
+pt_pretrain_page_clear_init_action (GtkWidget  *widget,
+                                    const char *action_name,
+                                    GVariant   *parameter)
+{
+  pt_pretrain_page_set_init (PT_PRETRAIN_PAGE (widget), NULL);
+}
+
 static void
 pt_pretrain_page_build_training_grid (PtPretrainPage *self)
 {
@@ -308,6 +393,28 @@ pt_pretrain_page_build_training_grid (PtPretrainPage *self)
   self->augment_dropdown = GTK_DROP_DOWN (gtk_drop_down_new (G_LIST_MODEL (g_object_ref (recipes)), NULL));
   add_row (self->training_grid, row++, _("_Augmentation"), GTK_WIDGET (self->augment_dropdown),
            _("The recipe the loader applies; edit recipes on the Augment page"));
+
+  {
+    GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
+    GtkWidget *label;
+
+    gtk_widget_add_css_class (box, "linked");
+    self->init_button = GTK_BUTTON (gtk_button_new ());
+    label = gtk_label_new (NULL);
+    gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_MIDDLE);
+    gtk_label_set_xalign (GTK_LABEL (label), 0);
+    gtk_button_set_child (self->init_button, label);
+    gtk_widget_set_hexpand (GTK_WIDGET (self->init_button), TRUE);
+    gtk_actionable_set_action_name (GTK_ACTIONABLE (self->init_button), "pretrain.choose-init");
+    self->init_clear = GTK_BUTTON (gtk_button_new_from_icon_name ("edit-clear-symbolic"));
+    gtk_widget_set_tooltip_text (GTK_WIDGET (self->init_clear), _("Start from a random initialization"));
+    gtk_actionable_set_action_name (GTK_ACTIONABLE (self->init_clear), "pretrain.clear-init");
+    gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->init_button));
+    gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->init_clear));
+    add_row (self->training_grid, row++, _("Start _from"), box,
+             _("Encoder weights to start from instead of a random initialization: a .safetensors file exported by Pretext (or PyTorch, same names), e.g. to continue with another method"));
+    pt_pretrain_page_show_init (self);
+  }
 }
 
 static void
@@ -704,7 +811,7 @@ visual_title (const char *name)
     { "similarity", N_("Cosine similarity of the batch's views (outlined: the positive pair)") },
     { "reconstruction", N_("Masked autoencoding: original, masked, reconstruction, reconstruction with visible patches") },
     { "prototype_usage", N_("How often each prototype is chosen") },
-    { "cluster_sizes", N_("Cluster sizes") },
+    { "cluster_sizes", N_("Cluster sizes at the last k-means run (by default the first is at epoch 2, on a whole epoch of features)") },
     { "rotation_confusion", N_("Rotation predicted (columns) against applied (rows)") },
     { "queue_similarity", N_("Similarity of queries to the queue") },
     { "prototype_samples", N_("Images assigned to the most used prototypes") },
@@ -1072,6 +1179,7 @@ pt_pretrain_page_start (PtPretrainPage *self)
   epochs = gtk_spin_button_get_value (self->epochs_spin);
   spec->epochs = epochs;
   spec->seed = (guint64) gtk_spin_button_get_value (self->seed_spin);
+  spec->init = g_strdup (self->init_path);
   if (augment == 1 && self->studio_recipe != NULL)
     {
       /* The recipe being edited on the Augment page, written where the run
@@ -1348,6 +1456,7 @@ pt_pretrain_page_finalize (GObject *object)
   g_hash_table_unref (self->visual_widgets);
   g_strfreev (self->presets);
   g_free (self->studio_recipe);
+  g_free (self->init_path);
   g_free (self->methods);
   g_free (self->runs_root);
   g_free (self->message);
@@ -1396,6 +1505,8 @@ pt_pretrain_page_class_init (PtPretrainPageClass *klass)
   gtk_widget_class_install_action (widget_class, "pretrain.pause", NULL, pt_pretrain_page_pause_action);
   gtk_widget_class_install_action (widget_class, "pretrain.step", NULL, pt_pretrain_page_step_action);
   gtk_widget_class_install_action (widget_class, "pretrain.stop", NULL, pt_pretrain_page_stop_action);
+  gtk_widget_class_install_action (widget_class, "pretrain.choose-init", NULL, pt_pretrain_page_choose_init_action);
+  gtk_widget_class_install_action (widget_class, "pretrain.clear-init", NULL, pt_pretrain_page_clear_init_action);
 
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
 }

@@ -29,6 +29,11 @@ gboolean    pt_pretrain_page_set_value    (PtPretrainPage *self,
 void        pt_pretrain_page_set_runs_root (PtPretrainPage *self,
                                             const char     *root);
 /* Starts a run as the Start button does. */
+/* Encoder weights (.safetensors) the next run starts from, or NULL for a
+ * random initialization; checked when the run is built. */
+void        pt_pretrain_page_set_init     (PtPretrainPage *self,
+                                           const char     *path);
+const char *pt_pretrain_page_get_init     (PtPretrainPage *self);
 void        pt_pretrain_page_start        (PtPretrainPage *self);
 /* The trainer of the current or last run, or NULL. Borrowed. */
 PtTrainer  *pt_pretrain_page_get_trainer  (PtPretrainPage *self);

@@ -9,6 +9,8 @@
 
 #include "pt-augment.h"
 #include "pt-embeddings-page.h"
+#include "pt-encoder.h"
+#include "pt-methods.h"
 #include "pt-pretrain-page.h"
 #include "pt-run.h"
 #include "pt-runs-page.h"
@@ -256,6 +258,93 @@ test_pretrain_fault (void)
   gtk_window_destroy (window);
 }
 
+static const char *
+init_label (PtPretrainPage *page)
+{
+  /* the "Start from" button: the page's only button whose action is choose-init */
+  GtkWidget *w = GTK_WIDGET (page);
+
+  while (w != NULL)
+    {
+      if (GTK_IS_BUTTON (w) &&
+          g_strcmp0 (gtk_actionable_get_action_name (GTK_ACTIONABLE (w)), "pretrain.choose-init") == 0)
+        return gtk_label_get_label (GTK_LABEL (gtk_button_get_child (GTK_BUTTON (w))));
+      /* depth-first walk */
+      if (gtk_widget_get_first_child (w) != NULL)
+        w = gtk_widget_get_first_child (w);
+      else
+        {
+          while (w != NULL && w != GTK_WIDGET (page) && gtk_widget_get_next_sibling (w) == NULL)
+            w = gtk_widget_get_parent (w);
+          w = w == NULL || w == GTK_WIDGET (page) ? NULL : gtk_widget_get_next_sibling (w);
+        }
+    }
+  return NULL;
+}
+
+/* "Start from": the run starts from the chosen encoder weights and its
+ * config.ini records the file and its SHA-256; clearing goes back to a
+ * random initialization; a file that is not encoder weights stops the run
+ * before it starts, with a message naming the file. */
+static void
+test_pretrain_init (void)
+{
+  PtPretrainPage *page = g_object_new (PT_TYPE_PRETRAIN_PAGE, NULL);
+  GtkWindow *window = show (GTK_WIDGET (page));
+  g_autofree char *dir = g_dir_make_tmp ("pretext-init-XXXXXX", NULL);
+  g_autofree char *weights = g_build_filename (dir, "stage1.safetensors", NULL);
+  g_autofree char *bad = g_build_filename (dir, "notes.safetensors", NULL);
+  g_autofree char *config_path = NULL;
+  g_autofree char *recorded = NULL;
+  g_autofree char *sha = NULL;
+  g_autoptr(GKeyFile) config = g_key_file_new ();
+  g_autoptr(PtEncoder) enc = pt_encoder_new_cnn (3, 32, 32, 4);
+  g_autoptr(GError) error = NULL;
+  PtTrainer *trainer;
+
+  g_assert_true (pt_encoder_save_safetensors (enc, weights, NULL, 0, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_set_contents (bad, "these are not weights", -1, NULL));
+
+  pt_pretrain_page_set_runs_root (page, runs_root);
+  pt_pretrain_page_set_dataset (page, dataset);
+  g_assert_true (pt_pretrain_page_set_method (page, "simclr"));
+  g_assert_true (pt_pretrain_page_set_value (page, "width", 4));
+  g_assert_true (pt_pretrain_page_set_value (page, "batch", 16));
+  g_assert_true (pt_pretrain_page_set_value (page, "steps", 2));
+  g_assert_cmpstr (init_label (page), ==, "Random initialization");
+
+  pt_pretrain_page_set_init (page, weights);
+  g_assert_cmpstr (init_label (page), ==, "stage1.safetensors");
+  pt_pretrain_page_start (page);
+  g_assert_true (pt_test_wait_until (has_trainer, page, 60));
+  trainer = pt_pretrain_page_get_trainer (page);
+  g_assert_true (pt_trainer_wait (trainer, 60 * G_USEC_PER_SEC));
+  g_assert_null (pt_pretrain_page_get_message (page));
+  config_path = g_build_filename (pt_run_get_dir (pt_trainer_get_run (trainer)), "config.ini", NULL);
+  g_assert_true (g_key_file_load_from_file (config, config_path, G_KEY_FILE_NONE, NULL));
+  recorded = g_key_file_get_string (config, "run", "init", NULL);
+  sha = g_key_file_get_string (config, "run", "init_sha256", NULL);
+  g_assert_cmpstr (recorded, ==, weights);
+  g_assert_nonnull (sha);
+  g_assert_cmpuint (strlen (sha), ==, 64);
+  drain ();
+
+  /* Cleared: random initialization again. */
+  gtk_widget_activate_action (GTK_WIDGET (page), "pretrain.clear-init", NULL);
+  g_assert_null (pt_pretrain_page_get_init (page));
+  g_assert_cmpstr (init_label (page), ==, "Random initialization");
+
+  /* Not weights: one sentence naming the file, no run. */
+  pt_pretrain_page_set_init (page, bad);
+  pt_pretrain_page_start (page);
+  g_assert_true (pt_test_wait_until (has_message, page, 60));
+  g_assert_nonnull (strstr (pt_pretrain_page_get_message (page), "notes.safetensors"));
+
+  gtk_window_destroy (window);
+  pt_test_remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -271,6 +360,7 @@ main (int argc, char **argv)
     }
   pt_ui_init ();
   pt_method_register (&pt_test_method_class);
+  pt_methods_register_builtin ();
   dataset = pt_dataset_open ("shapes", PT_SPLIT_TRAIN, &options, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
   runs_root = g_dir_make_tmp ("pretext-runs-XXXXXX", NULL);
@@ -279,6 +369,7 @@ main (int argc, char **argv)
   g_test_add_func ("/app/pretrain-page/runs-and-map", test_pretrain_runs_and_map);
   g_test_add_func ("/app/pretrain-page/studio-recipe", test_pretrain_studio_recipe);
   g_test_add_func ("/app/pretrain-page/fault", test_pretrain_fault);
+  g_test_add_func ("/app/pretrain-page/init", test_pretrain_init);
 
   ret = g_test_run ();
   pt_test_remove_tree (runs_root);
