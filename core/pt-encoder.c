@@ -476,8 +476,11 @@ pt_encoder_read_safetensors (PtEncoder   *enc,
         }
     }
 
-  /* Only now touch data: into a staging copy, then ours. */
-  staged = g_new (float, MAX (pt_params_get_n_floats (enc->params), 1));
+  /* Only now touch data: into a staging copy, then ours. Zeroed: the
+   * flat buffer has alignment padding between entries that no tensor
+   * fills, and the finiteness check below reads it (uninitialized, it
+   * could fail a valid file). */
+  staged = g_new0 (float, MAX (pt_params_get_n_floats (enc->params), 1));
   for (guint i = 0; i < n; i++)
     {
       const PtParamInfo *info = pt_params_get_info (enc->params, i);

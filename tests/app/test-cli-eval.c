@@ -6,7 +6,7 @@
 #include <json-glib/json-glib.h>
 
 #include "pt-dataset.h"
-#include "pt-export.h"
+#include "pt-encoder.h"
 #include "pt-loader-source.h"
 #include "pt-npy.h"
 #include "pt-safetensors.h"
@@ -279,7 +279,7 @@ test_export (void)
   g_autofree char *ini = g_build_filename (run_dir, "config.ini", NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(PtSafetensors) st = NULL;
-  g_autoptr(PtCnnEncoder) enc = NULL;
+  g_autoptr(PtEncoder) enc = NULL;
   g_autoptr(PtDataset) test = NULL;
   g_autoptr(GKeyFile) kf = g_key_file_new ();
   g_autofree float *expected = NULL, *images = NULL, *got = NULL;
@@ -330,7 +330,7 @@ test_export (void)
     }
 
   /* The weights alone give the features embed wrote. */
-  enc = pt_cnn_encoder_load_safetensors (path, 32, 32, &error);
+  enc = pt_encoder_load_safetensors (path, 32, 32, &error);
   g_assert_no_error (error);
   g_assert_true (g_key_file_load_from_file (kf, ini, G_KEY_FILE_NONE, NULL));
   g_assert_true (pt_normalization_load (&norm, kf, "run", &error));
@@ -345,7 +345,7 @@ test_export (void)
         images[i * 3 * 1024 + j] = (p[j] / 255.0f - norm.mean[j / 1024]) / norm.std[j / 1024];
     }
   got = g_new (float, n * 64);
-  pt_cnn_encoder_embed (enc, images, n, got);
+  pt_encoder_embed (enc, images, n, got);
   expected = pt_npy_load_f32 (npy, &rows, &cols, &error);
   g_assert_no_error (error);
   for (int i = 0; i < n * 64; i++)

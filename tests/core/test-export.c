@@ -1,4 +1,4 @@
-/* Tests for pt-export: the cnn encoder taken out of a method matches the
+/* Tests of the cnn encoder export (pt-encoder.h): taken out of a method it matches the
  * method's features; the safetensors round trip; hostile files refused;
  * and the PyTorch-made fixture (tests/fixtures/make_export_check.py):
  * Pretext's weights loaded into PyTorch gave expected.npy, and loading the
@@ -7,7 +7,7 @@
 #include <string.h>
 #include <glib/gstdio.h>
 
-#include "pt-export.h"
+#include "pt-encoder.h"
 #include "pt-npy.h"
 #include "pt-safetensors.h"
 #include "pt-test-files.h"
@@ -30,12 +30,12 @@ test_pytorch_fixture (void)
   g_autofree char *images_path = fixture ("images.npy");
   g_autofree char *expected_path = fixture ("expected.npy");
   g_autoptr(GError) error = NULL;
-  g_autoptr(PtCnnEncoder) enc = NULL;
+  g_autoptr(PtEncoder) enc = NULL;
   g_autofree float *images = NULL, *expected = NULL, *got = NULL;
   guint64 n = 0, size = 0, rows = 0, dim = 0;
   double worst = 0;
 
-  enc = pt_cnn_encoder_load_safetensors (weights, 32, 32, &error);
+  enc = pt_encoder_load_safetensors (weights, 32, 32, &error);
   g_assert_no_error (error);
   g_assert_cmpint (enc->channels, ==, 3);
   g_assert_cmpint (enc->cnn_width, ==, 8);
@@ -45,9 +45,9 @@ test_pytorch_fixture (void)
   expected = pt_npy_load_f32 (expected_path, &rows, &dim, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (rows, ==, n);
-  g_assert_cmpuint (dim, ==, pt_cnn_encoder_get_dim (enc));
+  g_assert_cmpuint (dim, ==, pt_encoder_get_dim (enc));
   got = g_new (float, rows * dim);
-  pt_cnn_encoder_embed (enc, images, (int) n, got);
+  pt_encoder_embed (enc, images, (int) n, got);
   for (guint64 i = 0; i < rows * dim; i++)
     worst = MAX (worst, fabs ((double) got[i] - expected[i]));
   g_test_message ("max |Pretext - PyTorch| = %g", worst);
@@ -59,8 +59,8 @@ test_round_trip (void)
 {
   g_autofree char *dir = pt_test_make_tmpdir ();
   g_autofree char *path = g_build_filename (dir, "enc.safetensors", NULL);
-  g_autoptr(PtCnnEncoder) a = pt_cnn_encoder_new (1, 28, 28, 4);
-  g_autoptr(PtCnnEncoder) b = NULL;
+  g_autoptr(PtEncoder) a = pt_encoder_new_cnn (1, 28, 28, 4);
+  g_autoptr(PtEncoder) b = NULL;
   g_autoptr(PtSafetensors) st = NULL;
   g_autoptr(GError) error = NULL;
   const char *meta[] = { "method", "simclr", "step", "7", NULL };
@@ -69,7 +69,7 @@ test_round_trip (void)
 
   pt_rng_init (&rng, 5);
   pt_cnn_reset (&a->cnn, a->params, &rng);
-  g_assert_true (pt_cnn_encoder_save_safetensors (a, path, meta, 7, &error));
+  g_assert_true (pt_encoder_save_safetensors (a, path, meta, 7, &error));
   g_assert_no_error (error);
   st = pt_safetensors_load (path, &error);
   g_assert_no_error (error);
@@ -77,7 +77,7 @@ test_round_trip (void)
   g_assert_true (pt_safetensors_read_i64 (st, "encoder.blocks.3.bn.num_batches_tracked",
                                           &tracked, 1, &error));
   g_assert_cmpint (tracked, ==, 7);
-  b = pt_cnn_encoder_load_safetensors (path, 28, 28, &error);
+  b = pt_encoder_load_safetensors (path, 28, 28, &error);
   g_assert_no_error (error);
   g_assert_cmpint (b->cnn_width, ==, 4);
   g_assert_cmpint (b->channels, ==, 1);
@@ -100,8 +100,8 @@ test_refused (void)
   /* Not an encoder at all. */
   pt_safetensors_writer_add_f32 (w, "fc.weight", data, shape, 2);
   g_assert_true (pt_safetensors_writer_save (w, path, &error));
-  g_assert_null (pt_cnn_encoder_load_safetensors (path, 32, 32, &error));
-  g_assert_error (error, PT_EXPORT_ERROR, PT_EXPORT_ERROR_INVALID);
+  g_assert_null (pt_encoder_load_safetensors (path, 32, 32, &error));
+  g_assert_error (error, PT_ENCODER_ERROR, PT_ENCODER_ERROR_MISMATCH);
   g_clear_error (&error);
   g_clear_pointer (&w, pt_safetensors_writer_free);
 
@@ -109,8 +109,8 @@ test_refused (void)
   w = pt_safetensors_writer_new ();
   pt_safetensors_writer_add_f32 (w, "encoder.blocks.0.conv.weight", data, shape, 4);
   g_assert_true (pt_safetensors_writer_save (w, path, &error));
-  g_assert_null (pt_cnn_encoder_load_safetensors (path, 32, 32, &error));
-  g_assert_error (error, PT_EXPORT_ERROR, PT_EXPORT_ERROR_INVALID);
+  g_assert_null (pt_encoder_load_safetensors (path, 32, 32, &error));
+  g_assert_error (error, PT_ENCODER_ERROR, PT_ENCODER_ERROR_MISMATCH);
   g_assert_nonnull (strstr (error->message, "encoder.blocks.0.bn.weight"));
   g_clear_error (&error);
   g_clear_pointer (&w, pt_safetensors_writer_free);
@@ -119,12 +119,12 @@ test_refused (void)
   w = pt_safetensors_writer_new ();
   pt_safetensors_writer_add_f32 (w, "encoder.blocks.0.conv.weight", data, bad, 4);
   g_assert_true (pt_safetensors_writer_save (w, path, &error));
-  g_assert_null (pt_cnn_encoder_load_safetensors (path, 32, 32, &error));
-  g_assert_error (error, PT_EXPORT_ERROR, PT_EXPORT_ERROR_INVALID);
+  g_assert_null (pt_encoder_load_safetensors (path, 32, 32, &error));
+  g_assert_error (error, PT_ENCODER_ERROR, PT_ENCODER_ERROR_MISMATCH);
   g_clear_error (&error);
 
   g_assert_true (g_file_set_contents (path, "junk", 4, NULL));
-  g_assert_null (pt_cnn_encoder_load_safetensors (path, 32, 32, &error));
+  g_assert_null (pt_encoder_load_safetensors (path, 32, 32, &error));
   g_assert_nonnull (error);
   pt_test_rm_rf (dir);
 }
@@ -138,8 +138,8 @@ test_from_test_method (void)
 
   /* No cnn inside: refused, not guessed. */
   g_assert_no_error (error);
-  g_assert_null (pt_cnn_encoder_from_method (m, &error));
-  g_assert_error (error, PT_EXPORT_ERROR, PT_EXPORT_ERROR_UNSUPPORTED);
+  g_assert_null (pt_encoder_from_method (m, &error));
+  g_assert_error (error, PT_ENCODER_ERROR, PT_ENCODER_ERROR_UNSUPPORTED);
 }
 
 int
