@@ -19,6 +19,7 @@
 #include "pt-knn.h"
 #include "pt-metrics.h"
 #include "pt-line-plot.h"
+#include "pt-loader-source.h"
 #include "pt-plot-export.h"
 #include "pt-pretrain-page.h"
 #include "pt-run.h"
@@ -983,10 +984,27 @@ on_visuals_cb (PtTrainer      *trainer,
           {
             gboolean mae = g_str_has_prefix (item->name, "reconstruction");
             const char *rows[] = { _("original"), _("masked"), _("reconstruction"), _("+ visible"), NULL };
-            int n = item->shape[0];
+            int n = item->shape[0], C = item->shape[1];
             int cols = mae && n % 4 == 0 ? n / 4 : MIN (n, 16);
-            pt_image_grid_set_images (PT_IMAGE_GRID (w), n, item->shape[1], item->shape[2], item->shape[3],
-                                      item->data, cols, mae && n % 4 == 0 ? rows : NULL);
+            gsize plane = (gsize) item->shape[2] * item->shape[3];
+            g_autofree float *shown = g_memdup2 (item->data, (gsize) n * C * plane * sizeof (float));
+            PtNormalization norm;
+
+            /* Images in the model's input space are normalized per channel
+             * with the run's mean and std: back to [0, 1] pixels to be seen
+             * as they are (the grid clamps). */
+            if (trainer != NULL && C <= 3 &&
+                pt_normalization_load (&norm, pt_run_get_config (pt_trainer_get_run (trainer)), "run", NULL))
+              for (int im = 0; im < n; im++)
+                for (int c = 0; c < C; c++)
+                  {
+                    float *p = shown + ((gsize) im * C + c) * plane;
+
+                    for (gsize k = 0; k < plane; k++)
+                      p[k] = p[k] * norm.std[c] + norm.mean[c];
+                  }
+            pt_image_grid_set_images (PT_IMAGE_GRID (w), n, C, item->shape[2], item->shape[3],
+                                      shown, cols, mae && n % 4 == 0 ? rows : NULL);
           }
           break;
 

@@ -315,8 +315,8 @@ mae_visuals (PtMethod *method)
                                   pt_method_get_param (method, "visual_mask_ratio"),
                                   pt_method_get_config (method)->seed ^ 0x70726f6265ull, out, NULL))
     return NULL;
-  for (gsize i = 0; i < n; i++)
-    out[i] = CLAMP (out[i], 0.0f, 1.0f);
+  /* In the model's input space (the run's per-channel normalization), not
+   * clamped: a viewer maps them back to pixels with that normalization. */
   visuals = pt_visuals_new (self->steps);
   pt_visuals_add (visuals, "reconstruction", PT_VISUAL_IMAGES, 4, shape, out);
   return visuals;

@@ -104,7 +104,9 @@ void        pt_step_result_add_stat   (PtStepResult *result,
 /* ---- Visuals ---------------------------------------------------------- */
 
 typedef enum {
-  PT_VISUAL_IMAGES,   /* shape [N][C][H][W], values in 0..1 (reconstructions, views) */
+  PT_VISUAL_IMAGES,   /* shape [N][C][H][W], in the model's input space (normalized
+                       * per channel with the run's mean and std; a viewer maps
+                       * them back to 0..1 pixels) */
   PT_VISUAL_MATRIX,   /* shape [rows][cols] (similarity matrix) */
   PT_VISUAL_VECTOR,   /* shape [n] (prototype / cluster usage) */
   PT_VISUAL_POINTS,   /* shape [n][dims] (embeddings of the probe subset) */

@@ -113,7 +113,7 @@ test_interface (void)
   /* row 0: the first 8 images of the first batch */
   g_assert_cmpmem (item->data, 8 * 784 * sizeof (float), batch->views[0], 8 * 784 * sizeof (float));
   for (gsize i = 0; i < 32 * 784; i++)
-    g_assert_true (item->data[i] >= 0.0f && item->data[i] <= 1.0f);
+    g_assert_true (isfinite (item->data[i]));
 
   /* embed: deterministic, eval mode, and a live ratio change is harmless */
   g_assert_true (pt_method_embed (method, batch->views[0], 3, f1, &error));
