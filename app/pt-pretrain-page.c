@@ -412,8 +412,10 @@ pt_pretrain_page_build_training_grid (PtPretrainPage *self)
     gtk_actionable_set_action_name (GTK_ACTIONABLE (self->init_clear), "pretrain.clear-init");
     gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->init_button));
     gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->init_clear));
-    add_row (self->training_grid, row++, _("Start _from"), box,
-             _("Encoder weights to start from instead of a random initialization: a .safetensors file exported by Pretext (or PyTorch, same names), e.g. to continue with another method"));
+    /* the mnemonic opens the file chooser */
+    gtk_label_set_mnemonic_widget (GTK_LABEL (add_row (self->training_grid, row++, _("Start _from"), box,
+                                                       _("Encoder weights to start from instead of a random initialization: a .safetensors file exported by Pretext (or PyTorch, same names), e.g. to continue with another method"))),
+                                   GTK_WIDGET (self->init_button));
     pt_pretrain_page_show_init (self);
   }
 }
