@@ -995,16 +995,9 @@ on_visuals_cb (PtTrainer      *trainer,
             /* Images in the model's input space are normalized per channel
              * with the run's mean and std: back to [0, 1] pixels to be seen
              * as they are (the grid clamps). */
-            if (trainer != NULL && C <= 3 &&
+            if (trainer != NULL && C >= 1 && C <= 3 &&
                 pt_normalization_load (&norm, pt_run_get_config (pt_trainer_get_run (trainer)), "run", NULL))
-              for (int im = 0; im < n; im++)
-                for (int c = 0; c < C; c++)
-                  {
-                    float *p = shown + ((gsize) im * C + c) * plane;
-
-                    for (gsize k = 0; k < plane; k++)
-                      p[k] = p[k] * norm.std[c] + norm.mean[c];
-                  }
+              pt_normalization_to_pixels (&norm, shown, n, C, plane);
             pt_image_grid_set_images (PT_IMAGE_GRID (w), n, C, item->shape[2], item->shape[3],
                                       shown, cols, mae && n % 4 == 0 ? rows : NULL);
           }

@@ -114,6 +114,25 @@ bad:
   return FALSE;
 }
 
+void
+pt_normalization_to_pixels (const PtNormalization *norm,
+                            float                 *images,
+                            int                    n,
+                            int                    channels,
+                            gsize                  plane)
+{
+  g_return_if_fail (norm != NULL && channels >= 1 && channels <= 3);
+
+  for (int i = 0; i < n; i++)
+    for (int c = 0; c < channels; c++)
+      {
+        float *p = images + ((gsize) i * channels + c) * plane;
+
+        for (gsize k = 0; k < plane; k++)
+          p[k] = p[k] * norm->std[c] + norm->mean[c];
+      }
+}
+
 gboolean
 pt_normalization_load (PtNormalization *norm,
                        GKeyFile        *keyfile,

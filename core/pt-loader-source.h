@@ -52,6 +52,14 @@ gboolean       pt_normalization_load         (PtNormalization *norm,
                                               GKeyFile        *keyfile,
                                               const char      *group,
                                               GError         **error);
+/* The inverse of the loader's normalization, in place: images [n][C][plane]
+ * in the model's input space back to pixels in [0, 1] (not clamped), for
+ * display (MAE's reconstructions). C is at most 3. */
+void           pt_normalization_to_pixels    (const PtNormalization *norm,
+                                              float                 *images,
+                                              int                    n,
+                                              int                    channels,
+                                              gsize                  plane);
 
 /* Checks that recipe gives the views method asks for on images of dataset's
  * shape; the error names the recipe and the first mismatch. */

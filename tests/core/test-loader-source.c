@@ -280,6 +280,15 @@ test_normalization (void)
 
         g_assert_cmpfloat_with_epsilon (bn->views[v][k], want, 1e-5);
       }
+  /* and back to pixels, as the MAE view shows them */
+  for (int v = 0; v < br->n_views; v++)
+    {
+      gsize size = pt_batch_view_size (br, v);
+
+      pt_normalization_to_pixels (&norm, bn->views[v], (int) (size / (3 * 64)), 3, 64);
+      for (gsize k = 0; k < size; k++)
+        g_assert_cmpfloat_with_epsilon (bn->views[v][k], br->views[v][k], 1e-5);
+    }
 }
 
 int
