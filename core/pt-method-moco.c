@@ -293,7 +293,7 @@ static int
 moco_get_feature_dim (PtSslMethod *m,
                       gboolean     projector)
 {
-  return projector ? DIM : pt_cnn_get_out_dim (&((PtMoco *) m)->net.cnn);
+  return projector ? m->klass->projection_dim : pt_cnn_get_out_dim (&((PtMoco *) m)->net.cnn);
 }
 
 static void

@@ -316,7 +316,7 @@ static int
 swav_get_feature_dim (PtSslMethod *m,
                       gboolean     projector)
 {
-  return projector ? DIM : pt_cnn_get_out_dim (&((PtSwav *) m)->net.cnn);
+  return projector ? m->klass->projection_dim : pt_cnn_get_out_dim (&((PtSwav *) m)->net.cnn);
 }
 
 static void

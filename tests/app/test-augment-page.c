@@ -6,6 +6,7 @@
 
 #include "pt-augment-page.h"
 #include "pt-run.h"
+#include "pt-test-gtk.h"
 #include "pt-test-method.h"
 #include "pt-train-spec.h"
 #include "pt-ui.h"
@@ -13,35 +14,12 @@
 
 static PtDataset *dataset;
 
-static GtkWidget *
-find_widget (GtkWidget *widget,
-             GType      type,
-             gboolean (*match) (GtkWidget *, gpointer),
-             gpointer   data)
-{
-  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type) && (match == NULL || match (widget, data)))
-    return widget;
-  for (GtkWidget *c = gtk_widget_get_first_child (widget); c; c = gtk_widget_get_next_sibling (c))
-    {
-      GtkWidget *found = find_widget (c, type, match, data);
-      if (found)
-        return found;
-    }
-  return NULL;
-}
-
 /* A scale whose row label reads `data`. */
 static gboolean
 scale_labelled (GtkWidget *scale, gpointer data)
 {
   GtkWidget *label = gtk_widget_get_prev_sibling (scale);
   return GTK_IS_LABEL (label) && g_str_equal (gtk_label_get_label (GTK_LABEL (label)), data);
-}
-
-static gboolean
-label_contains (GtkWidget *label, gpointer data)
-{
-  return gtk_widget_get_visible (label) && strstr (gtk_label_get_label (GTK_LABEL (label)), data) != NULL;
 }
 
 static PtAugmentPage *
@@ -69,7 +47,7 @@ test_augment_page_renders (void)
   g_assert_cmpuint (pt_augment_page_get_render_count (page), ==, 0);
   pt_augment_page_set_dataset (page, dataset);
   g_assert_cmpuint (pt_augment_page_get_render_count (page), ==, 1);
-  grid = PT_VIEW_GRID (find_widget (GTK_WIDGET (page), PT_TYPE_VIEW_GRID, NULL, NULL));
+  grid = PT_VIEW_GRID (pt_test_find_widget (GTK_WIDGET (page), PT_TYPE_VIEW_GRID, NULL, NULL));
   g_assert_nonnull (grid);
   g_assert_cmpuint (pt_view_grid_get_n_rows (grid), ==, 8);
   g_assert_cmpstr (pt_augment_page_get_recipe (page)->name, ==, "simclr");
@@ -95,7 +73,7 @@ test_augment_page_slider (void)
 
   /* Moving the "Smallest area" slider of the crop changes the recipe the
    * pipeline uses, and the views are drawn again. */
-  scale = find_widget (GTK_WIDGET (page), GTK_TYPE_SCALE, scale_labelled, (gpointer) "Smallest area");
+  scale = pt_test_find_widget (GTK_WIDGET (page), GTK_TYPE_SCALE, scale_labelled, (gpointer) "Smallest area");
   g_assert_nonnull (scale);
   gtk_range_set_value (GTK_RANGE (scale), 0.6);
   g_assert_cmpfloat_with_epsilon (pt_augment_page_get_recipe (page)->groups[0].ops[PT_AUG_CROP].min, 0.6, 1e-9);
@@ -127,10 +105,10 @@ test_augment_page_recipes (void)
     GtkWidget *views_spin = NULL;
     guint before = pt_augment_recipe_get_n_views (pt_augment_page_get_recipe (page));
     gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
-    PtViewGrid *grid = PT_VIEW_GRID (find_widget (GTK_WIDGET (page), PT_TYPE_VIEW_GRID, NULL, NULL));
+    PtViewGrid *grid = PT_VIEW_GRID (pt_test_find_widget (GTK_WIDGET (page), PT_TYPE_VIEW_GRID, NULL, NULL));
 
     /* The last "Views" spin belongs to the last group (the local views). */
-    for (GtkWidget *w = find_widget (GTK_WIDGET (page), GTK_TYPE_SPIN_BUTTON, NULL, NULL); w != NULL;
+    for (GtkWidget *w = pt_test_find_widget (GTK_WIDGET (page), GTK_TYPE_SPIN_BUTTON, NULL, NULL); w != NULL;
          w = NULL)
       views_spin = w;
     {
@@ -160,7 +138,7 @@ test_augment_page_recipes (void)
   g_assert_true (g_file_set_contents (bad, bad_text, -1, NULL));
   g_assert_false (pt_augment_page_load_recipe (page, bad));
   g_assert_cmpstr (pt_augment_page_get_recipe (page)->name, ==, "byol");
-  g_assert_nonnull (find_widget (GTK_WIDGET (page), GTK_TYPE_LABEL, label_contains, (gpointer) "bad.ini"));
+  g_assert_nonnull (pt_test_find_label (GTK_WIDGET (page), "bad.ini"));
 
   g_unlink (bad);
   g_rmdir (dir);
@@ -208,7 +186,7 @@ test_augment_page_encoder_similarity (void)
     g_main_context_iteration (NULL, FALSE) || (g_usleep (1000), TRUE);
   g_assert_true (scored (page));
 
-  grid = PT_VIEW_GRID (find_widget (GTK_WIDGET (page), PT_TYPE_VIEW_GRID, NULL, NULL));
+  grid = PT_VIEW_GRID (pt_test_find_widget (GTK_WIDGET (page), PT_TYPE_VIEW_GRID, NULL, NULL));
   for (guint r = 0; r < pt_view_grid_get_n_rows (grid); r++)
     {
       double s = pt_view_grid_get_similarity (grid, r);

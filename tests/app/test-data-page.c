@@ -6,6 +6,7 @@
 #include "pt-application.h"
 #include "pt-data-page.h"
 #include "pt-image-list.h"
+#include "pt-test-gtk.h"
 
 static PtApplication *app;
 
@@ -20,22 +21,6 @@ wait_loaded (PtDataPage *page)
          g_get_monotonic_time () < deadline)
     g_main_context_iteration (NULL, TRUE);
   g_assert_false (pt_data_page_get_loading (page));
-}
-
-static GtkWidget *
-find_label_containing (GtkWidget  *widget,
-                       const char *text)
-{
-  if (GTK_IS_LABEL (widget) && gtk_widget_get_visible (widget) &&
-      strstr (gtk_label_get_label (GTK_LABEL (widget)), text) != NULL)
-    return widget;
-  for (GtkWidget *c = gtk_widget_get_first_child (widget); c; c = gtk_widget_get_next_sibling (c))
-    {
-      GtkWidget *found = find_label_containing (c, text);
-      if (found)
-        return found;
-    }
-  return NULL;
 }
 
 static PtDataPage *
@@ -70,8 +55,8 @@ test_data_page_shapes (void)
 
   /* The first image is shown large with its class. */
   g_assert_true (gtk_selection_model_is_selected (selection, 0));
-  g_assert_nonnull (find_label_containing (GTK_WIDGET (page),
-                                           pt_dataset_get_class_name (ds, pt_dataset_get_label (ds, 0))));
+  g_assert_nonnull (pt_test_find_label (GTK_WIDGET (page),
+                                        pt_dataset_get_class_name (ds, pt_dataset_get_label (ds, 0))));
 
   /* Filter to class 3: exactly that class's images remain. */
   pt_data_page_set_class_filter (page, 3);
@@ -105,7 +90,7 @@ test_data_page_missing (void)
   g_assert_null (pt_data_page_get_dataset (page));
   g_assert_nonnull (pt_data_page_get_error (page));
   g_assert_nonnull (strstr (pt_data_page_get_error (page), "/nonexistent/pretext-folder"));
-  g_assert_nonnull (find_label_containing (GTK_WIDGET (page), "/nonexistent/pretext-folder"));
+  g_assert_nonnull (pt_test_find_label (GTK_WIDGET (page), "/nonexistent/pretext-folder"));
   gtk_window_destroy (window);
 }
 
@@ -148,8 +133,8 @@ test_data_page_quarantine (void)
   g_assert_cmpint (pt_dataset_get_n_classes (ds), ==, 2);
   g_assert_cmpuint (pt_dataset_get_n_quarantined (ds), ==, 1);
   /* The skipped file is listed with its reason, visibly. */
-  g_assert_nonnull (find_label_containing (GTK_WIDGET (page), "1 file skipped"));
-  g_assert_nonnull (find_label_containing (GTK_WIDGET (page), "empty.png"));
+  g_assert_nonnull (pt_test_find_label (GTK_WIDGET (page), "1 file skipped"));
+  g_assert_nonnull (pt_test_find_label (GTK_WIDGET (page), "empty.png"));
 
   gtk_window_destroy (window);
   while (g_main_context_pending (NULL))

@@ -13,6 +13,7 @@
 #include "pt-methods.h"
 #include "pt-npy.h"
 #include "pt-safetensors.h"
+#include "pt-test-gtk.h"
 #include "pt-threads.h"
 #include "pt-train-spec.h"
 #include "pt-ui.h"
@@ -177,22 +178,6 @@ test_no_runs (void)
   gtk_window_destroy (GTK_WINDOW (dialog));
 }
 
-static GtkWidget *
-find_descendant (GtkWidget *widget,
-                 GType      type)
-{
-  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
-    return widget;
-  for (GtkWidget *c = gtk_widget_get_first_child (widget); c; c = gtk_widget_get_next_sibling (c))
-    {
-      GtkWidget *found = find_descendant (c, type);
-
-      if (found)
-        return found;
-    }
-  return NULL;
-}
-
 static gboolean
 menu_has_action (GMenuModel *model,
                  const char *action)
@@ -224,8 +209,8 @@ test_window_menu (void)
   g_assert_true (g_application_register (G_APPLICATION (app), NULL, NULL));
   window = pt_window_new (app, NULL, NULL);
   gtk_window_present (GTK_WINDOW (window));
-  menu_button = find_descendant (gtk_window_get_titlebar (GTK_WINDOW (window)),
-                                 GTK_TYPE_MENU_BUTTON);
+  menu_button = pt_test_find_widget (gtk_window_get_titlebar (GTK_WINDOW (window)),
+                                     GTK_TYPE_MENU_BUTTON, NULL, NULL);
   g_assert_nonnull (menu_button);
   g_assert_true (menu_has_action (gtk_menu_button_get_menu_model (GTK_MENU_BUTTON (menu_button)),
                                   "win.export"));

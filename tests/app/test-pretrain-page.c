@@ -14,6 +14,7 @@
 #include "pt-pretrain-page.h"
 #include "pt-run.h"
 #include "pt-runs-page.h"
+#include "pt-test-gtk.h"
 #include "pt-test-method.h"
 #include "pt-ui.h"
 #include "pt-test-util.h"
@@ -179,6 +180,24 @@ has_trainer (gpointer data)
   return pt_pretrain_page_get_trainer (data) != NULL;
 }
 
+/* Starts the page's run, waits for it to end, and returns its config.ini as
+ * written on disk. */
+static GKeyFile *
+run_to_end (PtPretrainPage *page)
+{
+  GKeyFile *config = g_key_file_new ();
+  g_autofree char *path = NULL;
+  PtTrainer *trainer;
+
+  pt_pretrain_page_start (page);
+  g_assert_true (pt_test_wait_until (has_trainer, page, 60));
+  trainer = pt_pretrain_page_get_trainer (page);
+  g_assert_true (pt_trainer_wait (trainer, 60 * G_USEC_PER_SEC));
+  path = g_build_filename (pt_run_get_dir (pt_trainer_get_run (trainer)), "config.ini", NULL);
+  g_assert_true (g_key_file_load_from_file (config, path, G_KEY_FILE_NONE, NULL));
+  return config;
+}
+
 /* "As on the Augment page": the run trains with the recipe being edited
  * there, and its config.ini keeps that recipe's full text. */
 static void
@@ -188,10 +207,8 @@ test_pretrain_studio_recipe (void)
   GtkWindow *window = show (GTK_WIDGET (page));
   g_autoptr(PtAugRecipe) recipe = pt_augment_recipe_load ("simclr-cifar", NULL);
   g_autofree char *text = NULL;
-  g_autofree char *config_path = NULL;
   g_autofree char *recorded = NULL;
-  g_autoptr(GKeyFile) config = g_key_file_new ();
-  PtTrainer *trainer;
+  g_autoptr(GKeyFile) config = NULL;
 
   g_assert_nonnull (recipe);
   recipe->groups[0].ops[PT_AUG_HFLIP].p = 0.25;   /* an edit only this recipe has */
@@ -204,13 +221,7 @@ test_pretrain_studio_recipe (void)
   g_assert_true (pt_pretrain_page_set_value (page, "batch", 16));
   g_assert_true (pt_pretrain_page_set_value (page, "steps", 3));
   g_assert_true (pt_pretrain_page_set_value (page, "augment", 1));
-  pt_pretrain_page_start (page);
-  g_assert_true (pt_test_wait_until (has_trainer, page, 60));
-  trainer = pt_pretrain_page_get_trainer (page);
-  g_assert_true (pt_trainer_wait (trainer, 60 * G_USEC_PER_SEC));
-
-  config_path = g_build_filename (pt_run_get_dir (pt_trainer_get_run (trainer)), "config.ini", NULL);
-  g_assert_true (g_key_file_load_from_file (config, config_path, G_KEY_FILE_NONE, NULL));
+  config = run_to_end (page);
   recorded = g_key_file_get_string (config, "augment", "content", NULL);
   g_assert_cmpstr (recorded, ==, text);
   gtk_window_destroy (window);
@@ -258,28 +269,22 @@ test_pretrain_fault (void)
   gtk_window_destroy (window);
 }
 
+static gboolean
+has_action (GtkWidget *widget,
+            gpointer   action)
+{
+  return g_strcmp0 (gtk_actionable_get_action_name (GTK_ACTIONABLE (widget)), action) == 0;
+}
+
+/* The text of the "Start from" button (the one whose action is choose-init). */
 static const char *
 init_label (PtPretrainPage *page)
 {
-  /* the "Start from" button: the page's only button whose action is choose-init */
-  GtkWidget *w = GTK_WIDGET (page);
+  GtkWidget *button = pt_test_find_widget (GTK_WIDGET (page), GTK_TYPE_BUTTON, has_action,
+                                           (gpointer) "pretrain.choose-init");
 
-  while (w != NULL)
-    {
-      if (GTK_IS_BUTTON (w) &&
-          g_strcmp0 (gtk_actionable_get_action_name (GTK_ACTIONABLE (w)), "pretrain.choose-init") == 0)
-        return gtk_label_get_label (GTK_LABEL (gtk_button_get_child (GTK_BUTTON (w))));
-      /* depth-first walk */
-      if (gtk_widget_get_first_child (w) != NULL)
-        w = gtk_widget_get_first_child (w);
-      else
-        {
-          while (w != NULL && w != GTK_WIDGET (page) && gtk_widget_get_next_sibling (w) == NULL)
-            w = gtk_widget_get_parent (w);
-          w = w == NULL || w == GTK_WIDGET (page) ? NULL : gtk_widget_get_next_sibling (w);
-        }
-    }
-  return NULL;
+  g_assert_nonnull (button);
+  return gtk_label_get_label (GTK_LABEL (gtk_button_get_child (GTK_BUTTON (button))));
 }
 
 /* "Start from": the run starts from the chosen encoder weights and its
@@ -294,13 +299,11 @@ test_pretrain_init (void)
   g_autofree char *dir = g_dir_make_tmp ("pretext-init-XXXXXX", NULL);
   g_autofree char *weights = g_build_filename (dir, "stage1.safetensors", NULL);
   g_autofree char *bad = g_build_filename (dir, "notes.safetensors", NULL);
-  g_autofree char *config_path = NULL;
   g_autofree char *recorded = NULL;
   g_autofree char *sha = NULL;
-  g_autoptr(GKeyFile) config = g_key_file_new ();
+  g_autoptr(GKeyFile) config = NULL;
   g_autoptr(PtEncoder) enc = pt_encoder_new_cnn (3, 32, 32, 4);
   g_autoptr(GError) error = NULL;
-  PtTrainer *trainer;
 
   g_assert_true (pt_encoder_save_safetensors (enc, weights, NULL, 0, &error));
   g_assert_no_error (error);
@@ -316,13 +319,8 @@ test_pretrain_init (void)
 
   pt_pretrain_page_set_init (page, weights);
   g_assert_cmpstr (init_label (page), ==, "stage1.safetensors");
-  pt_pretrain_page_start (page);
-  g_assert_true (pt_test_wait_until (has_trainer, page, 60));
-  trainer = pt_pretrain_page_get_trainer (page);
-  g_assert_true (pt_trainer_wait (trainer, 60 * G_USEC_PER_SEC));
+  config = run_to_end (page);
   g_assert_null (pt_pretrain_page_get_message (page));
-  config_path = g_build_filename (pt_run_get_dir (pt_trainer_get_run (trainer)), "config.ini", NULL);
-  g_assert_true (g_key_file_load_from_file (config, config_path, G_KEY_FILE_NONE, NULL));
   recorded = g_key_file_get_string (config, "run", "init", NULL);
   sha = g_key_file_get_string (config, "run", "init_sha256", NULL);
   g_assert_cmpstr (recorded, ==, weights);

@@ -7,25 +7,11 @@
 #include "pt-application.h"
 #include "pt-evaluate-page.h"
 #include "pt-pages.h"
+#include "pt-test-gtk.h"
 #include "pt-threads.h"
 #include "pt-window.h"
 
 static PtApplication *app;
-
-static GtkWidget *
-find_descendant (GtkWidget *widget,
-                 GType      type)
-{
-  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
-    return widget;
-  for (GtkWidget *c = gtk_widget_get_first_child (widget); c; c = gtk_widget_get_next_sibling (c))
-    {
-      GtkWidget *found = find_descendant (c, type);
-      if (found)
-        return found;
-    }
-  return NULL;
-}
 
 static void
 wait_mapped (GtkWidget *widget)
@@ -56,11 +42,11 @@ test_window_opens (void)
 
   titlebar = gtk_window_get_titlebar (GTK_WINDOW (window));
   g_assert_true (GTK_IS_HEADER_BAR (titlebar));
-  menu_button = find_descendant (titlebar, GTK_TYPE_MENU_BUTTON);
+  menu_button = pt_test_find_widget (titlebar, GTK_TYPE_MENU_BUTTON, NULL, NULL);
   g_assert_nonnull (menu_button);
   g_assert_nonnull (gtk_menu_button_get_menu_model (GTK_MENU_BUTTON (menu_button)));
 
-  sidebar = find_descendant (GTK_WIDGET (window), GTK_TYPE_STACK_SIDEBAR);
+  sidebar = pt_test_find_widget (GTK_WIDGET (window), GTK_TYPE_STACK_SIDEBAR, NULL, NULL);
   g_assert_nonnull (sidebar);
   g_assert_true (gtk_widget_get_mapped (sidebar));
   stack = GTK_WIDGET (gtk_stack_sidebar_get_stack (GTK_STACK_SIDEBAR (sidebar)));
@@ -128,7 +114,7 @@ test_window_evaluate_run (void)
   wait_mapped (GTK_WIDGET (window));
   gtk_widget_activate_action (GTK_WIDGET (window), "win.evaluate-run", "s", dir);
   g_assert_cmpstr (pt_window_get_page (window), ==, "evaluate");
-  page = find_descendant (GTK_WIDGET (window), PT_TYPE_EVALUATE_PAGE);
+  page = pt_test_find_widget (GTK_WIDGET (window), PT_TYPE_EVALUATE_PAGE, NULL, NULL);
   g_assert_nonnull (page);
   g_assert_cmpstr (pt_evaluate_page_get_run_dir (PT_EVALUATE_PAGE (page)), ==, dir);
   close_window (GTK_WINDOW (window));
