@@ -587,16 +587,44 @@ monitor_thread (GTask        *task,
 
 static void pt_pretrain_page_monitor (PtPretrainPage *self);
 
+/* Work on a worker thread holds the page weakly. A strong reference would
+ * keep the page alive after its window is gone, until the work's callback
+ * runs; if the main loop has stopped by then (the window was the last one)
+ * the callback never runs, dispose never stops the trainer, and the process
+ * exits with the trainer and its loader still running. Held weakly, the
+ * page is disposed with its window: dispose stops the run (checkpointing it)
+ * and cancels the work, whose callback then finds no page. */
+static GWeakRef *
+page_weak_ref_new (PtPretrainPage *self)
+{
+  GWeakRef *ref = g_new (GWeakRef, 1);
+
+  g_weak_ref_init (ref, self);
+  return ref;
+}
+
+/* The page, with a reference, or NULL if it is gone; frees @data. */
+static PtPretrainPage *
+page_weak_ref_steal (gpointer data)
+{
+  GWeakRef *ref = data;
+  PtPretrainPage *self = g_weak_ref_get (ref);
+
+  g_weak_ref_clear (ref);
+  g_free (ref);
+  return self;
+}
+
 static void
 on_monitor_done_cb (GObject      *source,
                     GAsyncResult *result,
                     gpointer      user_data)
 {
-  g_autoptr(PtPretrainPage) self = user_data;
+  g_autoptr(PtPretrainPage) self = page_weak_ref_steal (user_data);
   MonitorJob *job = g_task_get_task_data (G_TASK (result));
   g_autoptr(GError) error = NULL;
 
-  if (g_cancellable_is_cancelled (g_task_get_cancellable (G_TASK (result))))
+  if (self == NULL || g_cancellable_is_cancelled (g_task_get_cancellable (G_TASK (result))))
     return;
   self->monitor_running = FALSE;
   if (!g_task_propagate_boolean (G_TASK (result), &error))
@@ -636,7 +664,7 @@ pt_pretrain_page_monitor (PtPretrainPage *self)
   job->run_dir = g_strdup (pt_run_get_dir (pt_trainer_get_run (self->trainer)));
   job->ref = g_object_ref (self->monitor_ref);
   job->queries = self->monitor_queries ? g_object_ref (self->monitor_queries) : NULL;
-  task = g_task_new (NULL, self->monitor_cancellable, on_monitor_done_cb, g_object_ref (self));
+  task = g_task_new (NULL, self->monitor_cancellable, on_monitor_done_cb, page_weak_ref_new (self));
   g_task_set_task_data (task, job, (GDestroyNotify) monitor_job_free);
   g_task_run_in_thread (task, monitor_thread);
 }
@@ -1136,13 +1164,13 @@ on_trainer_built_cb (GObject      *source,
                      GAsyncResult *result,
                      gpointer      user_data)
 {
-  g_autoptr(PtPretrainPage) self = user_data;
+  g_autoptr(PtPretrainPage) self = page_weak_ref_steal (user_data);
   g_autoptr(GError) error = NULL;
   g_autoptr(PtTrainer) trainer = g_task_propagate_pointer (G_TASK (result), &error);
 
   /* The page was disposed (or the build superseded) while the worker ran:
    * the run directory exists but nothing trains; drop the trainer. */
-  if (g_cancellable_is_cancelled (g_task_get_cancellable (G_TASK (result))))
+  if (self == NULL || g_cancellable_is_cancelled (g_task_get_cancellable (G_TASK (result))))
     return;
   g_clear_object (&self->cancellable);
   if (trainer == NULL)
@@ -1233,7 +1261,7 @@ pt_pretrain_page_start (PtPretrainPage *self)
   gtk_label_set_label (self->status_label, _("Preparing the run…"));
 
   self->cancellable = g_cancellable_new ();
-  task = g_task_new (NULL, self->cancellable, on_trainer_built_cb, g_object_ref (self));
+  task = g_task_new (NULL, self->cancellable, on_trainer_built_cb, page_weak_ref_new (self));
   g_task_set_task_data (task, spec, (GDestroyNotify) pt_train_spec_free);
   g_object_set_data_full (G_OBJECT (task), "pt-dataset", g_object_ref (self->dataset), g_object_unref);
   g_task_run_in_thread (task, build_thread);
@@ -1379,6 +1407,13 @@ pt_pretrain_page_get_n_monitored (PtPretrainPage *self)
 {
   g_return_val_if_fail (PT_IS_PRETRAIN_PAGE (self), 0);
   return self->n_monitored;
+}
+
+gboolean
+pt_pretrain_page_is_monitoring (PtPretrainPage *self)
+{
+  g_return_val_if_fail (PT_IS_PRETRAIN_PAGE (self), FALSE);
+  return self->monitor_running;
 }
 
 guint

@@ -41,6 +41,8 @@ PtTrainer  *pt_pretrain_page_get_trainer  (PtPretrainPage *self);
 guint       pt_pretrain_page_get_n_logged (PtPretrainPage *self);
 /* kNN-monitor points plotted so far (tests). */
 guint       pt_pretrain_page_get_n_monitored (PtPretrainPage *self);
+/* TRUE while the kNN monitor measures a checkpoint on a worker (tests). */
+gboolean    pt_pretrain_page_is_monitoring (PtPretrainPage *self);
 /* Visuals snapshots received so far (tests). */
 guint       pt_pretrain_page_get_n_visuals (PtPretrainPage *self);
 /* The last error or fault message shown, or NULL. */

@@ -5,6 +5,23 @@
 
 static int pt_n_threads = 1;
 
+/* OpenBLAS starts with one thread per core. A process that computes without
+ * ever calling pt_threads_set() (a test, a tool) would then run OpenBLAS's
+ * own thread server while Pretext's pool calls sgemm from several threads,
+ * and OpenBLAS 0.3.21 does not survive that together with its fork handler:
+ * any fork (GLib spawning dbus-launch, say) shuts its server down from the
+ * forking thread, the next threaded call restarts it from whichever thread
+ * comes first, and the process can then hang in OpenBLAS's exit handler or
+ * crash in it (seen in test-pretrain-page, in CI and here). So OpenBLAS
+ * agrees with pt_threads_get() from the moment the program is loaded: one
+ * thread, until pt_threads_set() says otherwise. Shared libraries' own
+ * constructors run first, so OpenBLAS is initialized by now. */
+__attribute__ ((constructor)) static void
+pt_threads_init_blas (void)
+{
+  openblas_set_num_threads (1);
+}
+
 int
 pt_threads_n_online (void)
 {

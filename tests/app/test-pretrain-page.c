@@ -88,6 +88,25 @@ show (GtkWidget *page)
   return window;
 }
 
+/* Destroys the page's window and checks that the page went with it, even
+ * while work it started (the kNN monitor, a build) is still pending: a page
+ * kept alive past its window keeps its trainer and the trainer's loader
+ * thread running, and the process then exits under them. */
+static void
+close_window (GtkWindow      *window,
+              PtPretrainPage *page)
+{
+  gpointer alive = page;
+
+  g_object_add_weak_pointer (G_OBJECT (page), &alive);
+  gtk_window_destroy (window);
+  if (alive != NULL)
+    {
+      g_object_remove_weak_pointer (G_OBJECT (page), &alive);
+      g_error ("the Pretrain page outlived its window");
+    }
+}
+
 static void
 test_pretrain_run_controls (void)
 {
@@ -139,7 +158,7 @@ test_pretrain_run_controls (void)
   /* The kNN monitor measured the held-out accuracy of at least one checkpoint. */
   g_assert_true (pt_test_wait_until (monitored, page, 60));
 
-  gtk_window_destroy (window);
+  close_window (window, page);
 }
 
 static void
@@ -224,7 +243,7 @@ test_pretrain_studio_recipe (void)
   config = run_to_end (page);
   recorded = g_key_file_get_string (config, "augment", "content", NULL);
   g_assert_cmpstr (recorded, ==, text);
-  gtk_window_destroy (window);
+  close_window (window, page);
 }
 
 static gboolean
@@ -266,7 +285,7 @@ test_pretrain_fault (void)
   g_assert_null (pt_pretrain_page_get_message (page));
   pt_trainer_stop (trainer);
   pt_trainer_wait (trainer, 30 * G_USEC_PER_SEC);
-  gtk_window_destroy (window);
+  close_window (window, page);
 }
 
 static gboolean
@@ -339,8 +358,46 @@ test_pretrain_init (void)
   g_assert_true (pt_test_wait_until (has_message, page, 60));
   g_assert_nonnull (strstr (pt_pretrain_page_get_message (page), "notes.safetensors"));
 
-  gtk_window_destroy (window);
+  close_window (window, page);
   pt_test_remove_tree (dir);
+}
+
+static gboolean
+is_monitoring (gpointer data)
+{
+  return pt_pretrain_page_is_monitoring (data);
+}
+
+/* Closing the window mid-run, while the kNN monitor measures a checkpoint on
+ * a worker: the page goes at once, the run stops with its work checkpointed,
+ * and nothing of it keeps running (dropping the last reference to the
+ * trainer joins its loader thread). */
+static void
+test_pretrain_close_mid_run (void)
+{
+  PtPretrainPage *page = g_object_new (PT_TYPE_PRETRAIN_PAGE, NULL);
+  GtkWindow *window = show (GTK_WIDGET (page));
+  PtTrainer *trainer;
+  gpointer trainer_alive;
+
+  pt_pretrain_page_set_runs_root (page, runs_root);
+  pt_pretrain_page_set_dataset (page, dataset);
+  g_assert_true (pt_pretrain_page_set_method (page, "test-linear"));
+  g_assert_true (pt_pretrain_page_set_value (page, "batch", 128));
+  g_assert_true (pt_pretrain_page_set_value (page, "steps", 100000));
+  pt_pretrain_page_start (page);
+  g_assert_true (pt_test_wait_until (is_monitoring, page, 60));
+  trainer = g_object_ref (pt_pretrain_page_get_trainer (page));
+  g_assert_cmpint (pt_trainer_get_state (trainer), ==, PT_TRAINER_RUNNING);
+
+  close_window (window, page);
+  g_assert_true (pt_trainer_get_state (trainer) == PT_TRAINER_FINISHED);
+  g_assert_cmpuint (pt_trainer_get_checkpoint_step (trainer), ==, pt_trainer_get_step (trainer));
+  trainer_alive = trainer;
+  g_object_add_weak_pointer (G_OBJECT (trainer), &trainer_alive);
+  g_object_unref (trainer);
+  g_assert_null (trainer_alive);
+  drain ();
 }
 
 int
@@ -368,6 +425,7 @@ main (int argc, char **argv)
   g_test_add_func ("/app/pretrain-page/studio-recipe", test_pretrain_studio_recipe);
   g_test_add_func ("/app/pretrain-page/fault", test_pretrain_fault);
   g_test_add_func ("/app/pretrain-page/init", test_pretrain_init);
+  g_test_add_func ("/app/pretrain-page/close-mid-run", test_pretrain_close_mid_run);
 
   ret = g_test_run ();
   pt_test_remove_tree (runs_root);
