@@ -4,6 +4,7 @@
 #include <glib/gstdio.h>
 #include <gtk/gtk.h>
 
+#include "../pt-test-display.h"
 #include "pt-augment-page.h"
 #include "pt-run.h"
 #include "pt-test-gtk.h"
@@ -209,7 +210,7 @@ main (int argc, char **argv)
   int ret;
 
   g_test_init (&argc, &argv, NULL);
-  if (!gtk_init_check ())
+  if (!pt_test_gtk_init ())
     {
       g_test_add_func ("/app/augment-page/skipped", (GTestFunc) g_test_skip);
       return g_test_run ();

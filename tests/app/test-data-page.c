@@ -3,6 +3,7 @@
 #include <glib/gstdio.h>
 #include <gtk/gtk.h>
 
+#include "../pt-test-display.h"
 #include "pt-application.h"
 #include "pt-data-page.h"
 #include "pt-image-list.h"
@@ -161,7 +162,7 @@ main (int argc, char **argv)
   int ret;
 
   g_test_init (&argc, &argv, NULL);
-  if (!gtk_init_check ())
+  if (!pt_test_gtk_init ())
     {
       g_test_add_func ("/app/data-page/skipped", (GTestFunc) g_test_skip);
       return g_test_run ();

@@ -9,6 +9,7 @@
 #include <glib/gstdio.h>
 #include <gtk/gtk.h>
 
+#include "../pt-test-display.h"
 #include "pt-embeddings-page.h"
 #include "pt-import-dialog.h"
 #include "pt-npy.h"
@@ -183,7 +184,7 @@ main (int   argc,
   int ret;
 
   g_test_init (&argc, &argv, NULL);
-  if (!gtk_init_check ())
+  if (!pt_test_gtk_init ())
     {
       g_test_add_func ("/app/embeddings-import/skipped", (GTestFunc) g_test_skip);
       return g_test_run ();

@@ -10,6 +10,7 @@
 #include <gtk/gtk.h>
 #include <json-glib/json-glib.h>
 
+#include "../pt-test-display.h"
 #include "pt-evaluate-page.h"
 #include "pt-methods.h"
 #include "pt-run.h"
@@ -369,7 +370,7 @@ main (int argc, char **argv)
   int ret;
 
   g_test_init (&argc, &argv, NULL);
-  if (!gtk_init_check ())
+  if (!pt_test_gtk_init ())
     {
       g_test_add_func ("/app/evaluate-page/skipped", (GTestFunc) g_test_skip);
       return g_test_run ();

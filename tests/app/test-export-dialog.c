@@ -7,6 +7,7 @@
 #include <glib/gstdio.h>
 #include <gtk/gtk.h>
 
+#include "../pt-test-display.h"
 #include "pt-application.h"
 #include "pt-encoder.h"
 #include "pt-export-dialog.h"
@@ -238,7 +239,7 @@ main (int   argc,
   int ret;
 
   g_test_init (&argc, &argv, NULL);
-  if (!gtk_init_check ())
+  if (!pt_test_gtk_init ())
     {
       g_test_add_func ("/app/export-dialog/skipped", (GTestFunc) g_test_skip);
       return g_test_run ();

@@ -7,6 +7,7 @@
 #include <glib/gstdio.h>
 #include <gtk/gtk.h>
 
+#include "../pt-test-display.h"
 #include "pt-augment.h"
 #include "pt-embeddings-page.h"
 #include "pt-encoder.h"
@@ -408,7 +409,7 @@ main (int argc, char **argv)
   int ret;
 
   g_test_init (&argc, &argv, NULL);
-  if (!gtk_init_check ())
+  if (!pt_test_gtk_init ())
     {
       g_test_add_func ("/app/pretrain-page/skipped", (GTestFunc) g_test_skip);
       return g_test_run ();

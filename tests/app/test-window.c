@@ -4,6 +4,7 @@
 #include <glib/gstdio.h>
 #include <gtk/gtk.h>
 
+#include "../pt-test-display.h"
 #include "pt-application.h"
 #include "pt-evaluate-page.h"
 #include "pt-pages.h"
@@ -210,7 +211,7 @@ main (int argc, char **argv)
   /* The pure CLI check needs no display. */
   g_test_add_func ("/app/window/unknown-page", test_window_unknown_page);
 
-  if (!gtk_init_check ())
+  if (!pt_test_gtk_init ())
     {
       g_test_skip ("no display");
       return g_test_run ();

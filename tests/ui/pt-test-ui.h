@@ -1,6 +1,7 @@
 /* pt-test-ui.h: helpers for widget tests. */
 #pragma once
 
+#include "../pt-test-display.h"
 #include <math.h>
 #include <gtk/gtk.h>
 
@@ -77,6 +78,6 @@ pt_test_add_display_func (const char    *path,
   static int have_display = -1;
 
   if (have_display < 0)
-    have_display = gtk_init_check ();
+    have_display = pt_test_gtk_init ();
   g_test_add_func (path, have_display ? func : pt_test_skip_no_display);
 }
