@@ -132,11 +132,13 @@ pt_application_quit_action (GSimpleAction *action,
   PtApplication *self = user_data;
   GList *windows = gtk_application_get_windows (GTK_APPLICATION (self));
 
-  /* Close windows properly so each saves its state. */
+  /* Close windows properly so each saves its state. No g_application_quit():
+   * it would end the main loop while background work still runs on worker
+   * threads (the pages hold the application until their cancelled work has
+   * returned, pt-app-task.h); with the last window gone and that work
+   * returned, the application quits by itself. */
   for (GList *l = g_list_copy (windows); l != NULL; l = g_list_delete_link (l, l))
     gtk_window_close (GTK_WINDOW (l->data));
-
-  g_application_quit (G_APPLICATION (self));
 }
 
 static void

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <glib/gi18n.h>
 
+#include "pt-app-task.h"
 #include "pt-build-config.h"
 #include "pt-augment-page.h"
 #include "pt-features.h"
@@ -234,11 +235,13 @@ on_scored_cb (GObject      *source,
               GAsyncResult *result,
               gpointer      user_data)
 {
-  g_autoptr(PtAugmentPage) self = user_data;
+  g_autoptr(PtAugmentPage) self = pt_app_task_dup_owner (result);
   ScoreJob *job = g_task_get_task_data (G_TASK (result));
   g_autoptr(GError) error = NULL;
   g_autofree double *sims = g_task_propagate_pointer (G_TASK (result), &error);
 
+  if (self == NULL)
+    return;
   self->embed_running = FALSE;
   if (sims != NULL && job->generation == self->embed_generation && self->method != NULL)
     {
@@ -293,7 +296,7 @@ pt_augment_page_score_pairs (PtAugmentPage *self)
   job->generation = self->embed_generation;
 
   self->embed_running = TRUE;
-  task = g_task_new (NULL, NULL, on_scored_cb, g_object_ref (self));
+  task = pt_app_task_new (self, NULL, on_scored_cb);
   g_task_set_task_data (task, job, (GDestroyNotify) score_job_free);
   g_task_run_in_thread (task, score_thread);
 }
@@ -303,12 +306,12 @@ on_encoder_loaded_cb (GObject      *source,
                       GAsyncResult *result,
                       gpointer      user_data)
 {
-  g_autoptr(PtAugmentPage) self = user_data;
+  g_autoptr(PtAugmentPage) self = pt_app_task_dup_owner (result);
   g_autoptr(GError) error = NULL;
   PtMethod *method = g_task_propagate_pointer (G_TASK (result), &error);
   PtNormalization *norm = g_task_get_task_data (G_TASK (result));
 
-  if (g_cancellable_is_cancelled (g_task_get_cancellable (G_TASK (result))))
+  if (self == NULL || g_cancellable_is_cancelled (g_task_get_cancellable (G_TASK (result))))
     {
       g_clear_pointer (&method, pt_method_unref);
       return;
@@ -356,7 +359,7 @@ on_encoder_selected_cb (PtAugmentPage *self)
     return;
 
   self->encoder_cancellable = g_cancellable_new ();
-  task = g_task_new (NULL, self->encoder_cancellable, on_encoder_loaded_cb, g_object_ref (self));
+  task = pt_app_task_new (self, self->encoder_cancellable, on_encoder_loaded_cb);
   g_object_set_data_full (G_OBJECT (task), "pt-run-dir", g_strdup (self->encoder_dirs->pdata[i - 1]), g_free);
   g_task_set_task_data (task, g_new0 (PtNormalization, 1), g_free);
   g_task_run_in_thread (task, load_encoder_thread);

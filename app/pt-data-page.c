@@ -7,6 +7,7 @@
  */
 #include <glib/gi18n.h>
 
+#include "pt-app-task.h"
 #include "pt-build-config.h"
 #include "pt-application.h"
 #include "pt-bar-chart.h"
@@ -367,7 +368,6 @@ pt_data_page_set_loading (PtDataPage *self,
 }
 
 typedef struct {
-  GWeakRef    ref;       /* the page; checked with the generation */
   guint       generation;
   char       *spec;
 } LoadData;
@@ -375,7 +375,6 @@ typedef struct {
 static void
 load_data_free (LoadData *data)
 {
-  g_weak_ref_clear (&data->ref);
   g_free (data->spec);
   g_free (data);
 }
@@ -385,17 +384,14 @@ on_dataset_loaded_cb (GObject      *source,
                       GAsyncResult *result,
                       gpointer      user_data)
 {
-  LoadData *data = user_data;
-  g_autoptr(PtDataPage) self = g_weak_ref_get (&data->ref);
+  LoadData *data = g_object_get_data (G_OBJECT (result), "pt-load-data");
+  g_autoptr(PtDataPage) self = pt_app_task_dup_owner (result);
   g_autoptr(GError) error = NULL;
   g_autoptr(PtDataset) ds = g_task_propagate_pointer (G_TASK (result), &error);
 
   /* The page is gone, or a newer load superseded this one. */
   if (self == NULL || data->generation != self->generation)
-    {
-      load_data_free (data);
-      return;
-    }
+    return;
 
   pt_data_page_set_loading (self, FALSE);
   g_atomic_pointer_set (&self->progress, NULL);
@@ -413,7 +409,6 @@ on_dataset_loaded_cb (GObject      *source,
       pt_data_page_clear_facts (self);
       gtk_widget_set_visible (self->quarantine_box, FALSE);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DATASET]);
-      load_data_free (data);
       return;
     }
 
@@ -421,7 +416,6 @@ on_dataset_loaded_cb (GObject      *source,
   pt_data_page_remember (self, data->spec);
   pt_data_page_show_dataset (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DATASET]);
-  load_data_free (data);
 }
 
 static gboolean
@@ -524,11 +518,11 @@ pt_data_page_load (PtDataPage *self,
     self->progress_source = g_timeout_add (100, on_progress_tick_cb, self);
 
   data = g_new0 (LoadData, 1);
-  g_weak_ref_init (&data->ref, self);
   data->generation = self->generation;
   data->spec = g_strdup (spec);
 
-  task = g_task_new (NULL, self->cancellable, on_dataset_loaded_cb, data);
+  task = pt_app_task_new (self, self->cancellable, on_dataset_loaded_cb);
+  g_object_set_data_full (G_OBJECT (task), "pt-load-data", data, (GDestroyNotify) load_data_free);
   g_task_set_source_tag (task, pt_data_page_load);
   g_task_set_task_data (task, d, (GDestroyNotify) open_task_data_free);
   g_task_run_in_thread (task, open_thread);

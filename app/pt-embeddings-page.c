@@ -23,6 +23,7 @@
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 
+#include "pt-app-task.h"
 #include "pt-build-config.h"
 #include "pt-embedding-eval.h"
 #include "pt-embeddings-page.h"
@@ -278,21 +279,31 @@ typedef struct {
   guint    n;
   int      dim;
   float   *warm;      /* n x 2 or NULL */
-  GWeakRef page;
+  GWeakRef *page;     /* shared with the frames (g_atomic_rc_box) */
   guint    generation;
 } TsneJob;
+
+static void
+page_ref_clear (gpointer ref)
+{
+  g_weak_ref_clear (ref);
+}
 
 static void
 tsne_job_free (TsneJob *job)
 {
   g_free (job->features);
   g_free (job->warm);
-  g_weak_ref_clear (&job->page);
+  g_atomic_rc_box_release_full (job->page, page_ref_clear);
   g_free (job);
 }
 
+/* A layout for the main thread to show. The frame shares the job's weak
+ * reference to the page rather than taking its own: that would need a
+ * strong reference on the worker thread, whose release could then be the
+ * last one and finalize the page there. */
 typedef struct {
-  GWeakRef page;
+  GWeakRef *page;
   guint    generation;
   float   *xy;
   guint    n;
@@ -303,7 +314,7 @@ static gboolean
 show_frame_cb (gpointer data)
 {
   Frame *f = data;
-  g_autoptr(PtEmbeddingsPage) self = g_weak_ref_get (&f->page);
+  g_autoptr(PtEmbeddingsPage) self = g_weak_ref_get (f->page);
 
   if (self != NULL && f->generation == self->generation && f->n == self->n)
     {
@@ -328,7 +339,7 @@ show_frame_cb (gpointer data)
         }
       self->n_frames++;
     }
-  g_weak_ref_clear (&f->page);
+  g_atomic_rc_box_release_full (f->page, page_ref_clear);
   g_free (f->xy);
   g_free (f);
   return G_SOURCE_REMOVE;
@@ -369,15 +380,11 @@ tsne_thread (GTask        *task,
       if (!pt_tsne_step (tsne, TSNE_CHUNK, cancellable, &error))
         break;
       done += TSNE_CHUNK;
-      {
-        GObject *page = g_weak_ref_get (&job->page);
-
-        if (page == NULL)
-          break;   /* the page is gone: stop working for it */
-        f = g_new0 (Frame, 1);
-        g_weak_ref_init (&f->page, page);
-        g_object_unref (page);
-      }
+      /* the page is gone (its dispose cancels): stop working for it */
+      if (g_cancellable_is_cancelled (cancellable))
+        break;
+      f = g_new0 (Frame, 1);
+      f->page = g_atomic_rc_box_acquire (job->page);
       f->generation = job->generation;
       f->n = job->n;
       f->iteration = pt_tsne_get_iteration (tsne);
@@ -419,10 +426,11 @@ pt_embeddings_page_start_tsne (PtEmbeddingsPage *self)
   job->n = self->n;
   job->dim = self->dim;
   job->warm = self->layout ? g_memdup2 (self->layout, sizeof (float) * 2 * self->n) : NULL;
-  g_weak_ref_init (&job->page, self);
+  job->page = g_atomic_rc_box_new0 (GWeakRef);
+  g_weak_ref_init (job->page, self);
   job->generation = self->generation;
 
-  task = g_task_new (NULL, self->tsne_cancellable, on_tsne_done_cb, NULL);
+  task = pt_app_task_new (self, self->tsne_cancellable, on_tsne_done_cb);
   g_task_set_task_data (task, job, (GDestroyNotify) tsne_job_free);
   g_task_run_in_thread (task, tsne_thread);
 }
@@ -464,11 +472,11 @@ on_features_done_cb (GObject      *source,
                      GAsyncResult *result,
                      gpointer      user_data)
 {
-  g_autoptr(PtEmbeddingsPage) self = user_data;
+  g_autoptr(PtEmbeddingsPage) self = pt_app_task_dup_owner (result);
   FeaturesJob *job = g_task_get_task_data (G_TASK (result));
   g_autoptr(GError) error = NULL;
 
-  if (g_cancellable_is_cancelled (g_task_get_cancellable (G_TASK (result))))
+  if (self == NULL || g_cancellable_is_cancelled (g_task_get_cancellable (G_TASK (result))))
     return;
   g_clear_object (&self->features_cancellable);
 
@@ -528,7 +536,7 @@ pt_embeddings_page_compute (PtEmbeddingsPage *self)
   job->n_points = N_POINTS;
   gtk_label_set_label (self->status_label, _("Embedding the test images…"));
 
-  task = g_task_new (NULL, self->features_cancellable, on_features_done_cb, g_object_ref (self));
+  task = pt_app_task_new (self, self->features_cancellable, on_features_done_cb);
   g_task_set_task_data (task, job, (GDestroyNotify) features_job_free);
   g_task_run_in_thread (task, features_thread);
 }
@@ -833,12 +841,12 @@ on_import_prepared_cb (GObject      *source,
                        GAsyncResult *result,
                        gpointer      user_data)
 {
-  g_autoptr(PtEmbeddingsPage) self = user_data;
+  g_autoptr(PtEmbeddingsPage) self = pt_app_task_dup_owner (result);
   ImportJob *job = g_task_get_task_data (G_TASK (result));
   g_autoptr(GError) error = NULL;
   const PtLabels *labels;
 
-  if (g_cancellable_is_cancelled (g_task_get_cancellable (G_TASK (result))))
+  if (self == NULL || g_cancellable_is_cancelled (g_task_get_cancellable (G_TASK (result))))
     return;
   g_clear_object (&self->import_cancellable);
   if (!g_task_propagate_boolean (G_TASK (result), &error))
@@ -916,7 +924,7 @@ on_import_loaded_cb (GObject      *source,
   job = g_new0 (ImportJob, 1);
   job->set = g_steal_pointer (&set);
   job->name = g_steal_pointer (&self->pending_name);
-  task = g_task_new (NULL, self->import_cancellable, on_import_prepared_cb, g_object_ref (self));
+  task = pt_app_task_new (self, self->import_cancellable, on_import_prepared_cb);
   g_task_set_task_data (task, job, (GDestroyNotify) import_job_free);
   g_task_run_in_thread (task, import_thread);
 }

@@ -17,6 +17,7 @@
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 
+#include "pt-app-task.h"
 #include "pt-atomic.h"
 #include "pt-bar-chart.h"
 #include "pt-build-config.h"
@@ -841,10 +842,10 @@ on_saved_cb (GObject      *source,
              GAsyncResult *result,
              gpointer      user_data)
 {
-  g_autoptr(PtEvaluatePage) self = user_data;
+  g_autoptr(PtEvaluatePage) self = pt_app_task_dup_owner (result);
   g_autoptr(GError) error = NULL;
 
-  if (!g_task_propagate_boolean (G_TASK (result), &error))
+  if (!g_task_propagate_boolean (G_TASK (result), &error) && self != NULL)
     {
       g_free (self->error);
       self->error = g_strdup (error->message);
@@ -868,7 +869,7 @@ save_json (PtEvaluatePage *self,
   g_mkdir_with_parents (dir, 0755);
   pair[0] = g_build_filename (dir, name, NULL);
   pair[1] = json_generator_to_data (gen, NULL);
-  task = g_task_new (NULL, NULL, on_saved_cb, g_object_ref (self));
+  task = pt_app_task_new (self, NULL, on_saved_cb);
   g_task_set_task_data (task, pair, (GDestroyNotify) g_strfreev);
   g_task_run_in_thread (task, save_text_thread);
 }
@@ -914,11 +915,13 @@ on_job_done_cb (GObject      *source,
                 GAsyncResult *result,
                 gpointer      user_data)
 {
-  g_autoptr(PtEvaluatePage) self = user_data;
+  g_autoptr(PtEvaluatePage) self = pt_app_task_dup_owner (result);
   Job *job = g_task_get_task_data (G_TASK (result));
   g_autoptr(GError) error = NULL;
   gboolean ok = g_task_propagate_boolean (G_TASK (result), &error);
 
+  if (self == NULL)
+    return;
   if (job->generation != self->generation)
     {
       /* Superseded: a newer job owns the page, or none runs. */
@@ -1024,7 +1027,7 @@ start_job (PtEvaluatePage *self,
   if (self->drain_source == 0)
     self->drain_source = g_timeout_add (50, drain_cb, self);
 
-  task = g_task_new (NULL, self->cancellable, on_job_done_cb, g_object_ref (self));
+  task = pt_app_task_new (self, self->cancellable, on_job_done_cb);
   g_task_set_task_data (task, job, (GDestroyNotify) job_free);
   g_task_run_in_thread (task, job_thread);
 }

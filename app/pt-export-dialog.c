@@ -2,6 +2,7 @@
 #include <string.h>
 #include <glib/gi18n.h>
 
+#include "pt-app-task.h"
 #include "pt-export-dialog.h"
 #include "pt-run-export.h"
 #include "pt-run.h"
@@ -154,11 +155,13 @@ on_export_done_cb (GObject      *source,
                    GAsyncResult *result,
                    gpointer      user_data)
 {
-  g_autoptr(PtExportDialog) self = user_data;
+  g_autoptr(PtExportDialog) self = pt_app_task_dup_owner (result);
   ExportJob *job = g_task_get_task_data (G_TASK (result));
   g_autoptr(GError) error = NULL;
   g_autofree char *text = NULL;
 
+  if (self == NULL)
+    return;
   g_clear_object (&self->cancellable);
   if (!g_task_propagate_boolean (G_TASK (result), &error))
     {
@@ -240,7 +243,7 @@ pt_export_dialog_export (PtExportDialog *self)
   gtk_progress_bar_set_fraction (self->progress, 0.0);
   gtk_progress_bar_set_text (self->progress, _("Starting"));
   self->cancellable = g_cancellable_new ();
-  task = g_task_new (NULL, self->cancellable, on_export_done_cb, g_object_ref (self));
+  task = pt_app_task_new (self, self->cancellable, on_export_done_cb);
   g_task_set_task_data (task, job, export_job_release);
   g_task_run_in_thread (task, export_thread);
 }

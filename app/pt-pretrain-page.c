@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <glib/gi18n.h>
 
+#include "pt-app-task.h"
 #include "pt-build-config.h"
 #include "pt-augment.h"
 #include "pt-bar-chart.h"
@@ -587,40 +588,12 @@ monitor_thread (GTask        *task,
 
 static void pt_pretrain_page_monitor (PtPretrainPage *self);
 
-/* Work on a worker thread holds the page weakly. A strong reference would
- * keep the page alive after its window is gone, until the work's callback
- * runs; if the main loop has stopped by then (the window was the last one)
- * the callback never runs, dispose never stops the trainer, and the process
- * exits with the trainer and its loader still running. Held weakly, the
- * page is disposed with its window: dispose stops the run (checkpointing it)
- * and cancels the work, whose callback then finds no page. */
-static GWeakRef *
-page_weak_ref_new (PtPretrainPage *self)
-{
-  GWeakRef *ref = g_new (GWeakRef, 1);
-
-  g_weak_ref_init (ref, self);
-  return ref;
-}
-
-/* The page, with a reference, or NULL if it is gone; frees @data. */
-static PtPretrainPage *
-page_weak_ref_steal (gpointer data)
-{
-  GWeakRef *ref = data;
-  PtPretrainPage *self = g_weak_ref_get (ref);
-
-  g_weak_ref_clear (ref);
-  g_free (ref);
-  return self;
-}
-
 static void
 on_monitor_done_cb (GObject      *source,
                     GAsyncResult *result,
                     gpointer      user_data)
 {
-  g_autoptr(PtPretrainPage) self = page_weak_ref_steal (user_data);
+  g_autoptr(PtPretrainPage) self = pt_app_task_dup_owner (result);
   MonitorJob *job = g_task_get_task_data (G_TASK (result));
   g_autoptr(GError) error = NULL;
 
@@ -664,7 +637,7 @@ pt_pretrain_page_monitor (PtPretrainPage *self)
   job->run_dir = g_strdup (pt_run_get_dir (pt_trainer_get_run (self->trainer)));
   job->ref = g_object_ref (self->monitor_ref);
   job->queries = self->monitor_queries ? g_object_ref (self->monitor_queries) : NULL;
-  task = g_task_new (NULL, self->monitor_cancellable, on_monitor_done_cb, page_weak_ref_new (self));
+  task = pt_app_task_new (self, self->monitor_cancellable, on_monitor_done_cb);
   g_task_set_task_data (task, job, (GDestroyNotify) monitor_job_free);
   g_task_run_in_thread (task, monitor_thread);
 }
@@ -1164,7 +1137,7 @@ on_trainer_built_cb (GObject      *source,
                      GAsyncResult *result,
                      gpointer      user_data)
 {
-  g_autoptr(PtPretrainPage) self = page_weak_ref_steal (user_data);
+  g_autoptr(PtPretrainPage) self = pt_app_task_dup_owner (result);
   g_autoptr(GError) error = NULL;
   g_autoptr(PtTrainer) trainer = g_task_propagate_pointer (G_TASK (result), &error);
 
@@ -1261,7 +1234,7 @@ pt_pretrain_page_start (PtPretrainPage *self)
   gtk_label_set_label (self->status_label, _("Preparing the run…"));
 
   self->cancellable = g_cancellable_new ();
-  task = g_task_new (NULL, self->cancellable, on_trainer_built_cb, page_weak_ref_new (self));
+  task = pt_app_task_new (self, self->cancellable, on_trainer_built_cb);
   g_task_set_task_data (task, spec, (GDestroyNotify) pt_train_spec_free);
   g_object_set_data_full (G_OBJECT (task), "pt-dataset", g_object_ref (self->dataset), g_object_unref);
   g_task_run_in_thread (task, build_thread);

@@ -8,6 +8,7 @@
 #include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
 
+#include "pt-app-task.h"
 #include "pt-build-config.h"
 #include "pt-line-plot.h"
 #include "pt-plot-export.h"
@@ -243,11 +244,11 @@ on_curves_read_cb (GObject      *source,
                    GAsyncResult *result,
                    gpointer      user_data)
 {
-  g_autoptr(PtRunsPage) self = user_data;
+  g_autoptr(PtRunsPage) self = pt_app_task_dup_owner (result);
   g_autoptr(GPtrArray) curves = g_task_propagate_pointer (G_TASK (result), NULL);
   guint gen = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (result), "pt-generation"));
 
-  if (curves == NULL || gen != self->generation)
+  if (self == NULL || curves == NULL || gen != self->generation)
     return;
 
   /* Rebuild the overlay: one series per run (fresh plots, fresh colours). */
@@ -331,7 +332,7 @@ on_selection_changed_cb (PtRunsPage *self)
   g_clear_object (&self->cancellable);
   self->cancellable = g_cancellable_new ();
   self->generation++;
-  task = g_task_new (NULL, self->cancellable, on_curves_read_cb, g_object_ref (self));
+  task = pt_app_task_new (self, self->cancellable, on_curves_read_cb);
   g_object_set_data (G_OBJECT (task), "pt-generation", GUINT_TO_POINTER (self->generation));
   g_task_set_task_data (task, dirs, (GDestroyNotify) g_ptr_array_unref);
   g_task_run_in_thread (task, read_curves_thread);

@@ -629,6 +629,10 @@ pt_logreg_fit (const float          *x,
       g_autofree float *cov = g_new0 (float, (gsize) d * d);
       cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, d, d, n,
                    1.0f / n, xc, d, xc, d, 0.0f, cov, d);
+      /* the preconditioner costs seconds for raw pixels (d in the
+       * thousands): a cancelled probe stops between its stages */
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return NULL;
       g_autofree float *lambda = g_new (float, d);
       vecs = g_new (float, (gsize) d * d);
       if (!_pt_symmetric_eigen (lambda, vecs, cov, d))
@@ -648,6 +652,8 @@ pt_logreg_fit (const float          *x,
             for (int i = 0; i < d; i++)
               pmat[(gsize) j * d + i] = (float) (vecs[(gsize) i * d + j] * sdiag[i]);
           xw = g_new (float, (gsize) n * d);
+          if (g_cancellable_set_error_if_cancelled (cancellable, error))
+            return NULL;
           cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, d,
                        1.0f, xc, d, pmat, d, 0.0f, xw, d);
           if (init)
