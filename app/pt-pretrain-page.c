@@ -820,6 +820,7 @@ visual_title (const char *name)
     { "queue_similarity", N_("Similarity of queries to the queue") },
     { "prototype_samples", N_("Images assigned to the most used prototypes") },
     { "cluster_samples", N_("Images of the largest clusters") },
+    { "nmi", N_("Agreement of the clusters with the true classes (normalized mutual information: 0 none, 1 the classes themselves)") },
     { "ambiguous_index", N_("The images whose rotation the network finds most ambiguous") },
     { "confusion", N_("Rotation predicted (columns) against applied (rows)") },
   };
@@ -1020,12 +1021,19 @@ on_visuals_cb (PtTrainer      *trainer,
           {
             g_autoptr(GPtrArray) labels = g_ptr_array_new_with_free_func (g_free);
             g_autofree double *v = g_new (double, MAX (1, item->shape[0]));
+            gboolean counts = TRUE;
+            gboolean nmi = g_str_equal (item->name, "nmi");
+
             for (int k = 0; k < item->shape[0]; k++)
               {
-                g_ptr_array_add (labels, g_strdup_printf ("%d", k));
+                g_ptr_array_add (labels, nmi ? g_strdup (_("NMI")) : g_strdup_printf ("%d", k));
                 v[k] = item->data[k];
+                counts = counts && v[k] == floor (v[k]) && fabs (v[k]) < 1e9;
               }
-            pt_bar_chart_set_value_format (PT_BAR_CHART (w), "%.3g");
+            /* cluster sizes and prototype usage are counts: 1040, not 1.04e+03 */
+            pt_bar_chart_set_value_format (PT_BAR_CHART (w), nmi ? "%.2f" : counts ? "%.0f" : "%.3g");
+            if (nmi)
+              pt_bar_chart_set_max_value (PT_BAR_CHART (w), 1.0);
             pt_bar_chart_set_data (PT_BAR_CHART (w), (guint) item->shape[0],
                                    (const char * const *) labels->pdata, v);
           }

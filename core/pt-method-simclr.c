@@ -43,6 +43,7 @@ enum {
   P_WARMUP,
   P_TOTAL,
   P_PROBE_ROW,
+  P_PROJECTOR_BN,
 };
 
 static const PtSslParam simclr_params[] = {
@@ -53,6 +54,7 @@ static const PtSslParam simclr_params[] = {
   { "warmup_steps", N_("linear warmup steps"), 10, 0, 1e9, FALSE, TRUE },
   { "total_steps", N_("end of the cosine schedule (0: constant after warmup)"), 0, 0, 1e12, FALSE, TRUE },
   { "probe_row", N_("row of the similarity matrix whose softmax the visual shows"), 0, 0, 31, TRUE, TRUE },
+  { "projector_bn", N_("batchnorm after the projector's hidden layer (1), as SimCLR's code has, or none (0)"), 0, 0, 1, FALSE, TRUE },
   { NULL },
 };
 
@@ -77,7 +79,8 @@ simclr_init (PtSslMethod *m,
   pt_ssl_net_init_encoder (&self->net, &m->config);
   m->net = &self->net;
   feat = pt_cnn_get_out_dim (&self->net.cnn);
-  pt_projector_init (&self->proj, self->net.params, "projector", feat, 128);
+  pt_mlp_head_init (&self->proj, self->net.params, "projector", feat, feat, 128,
+                    m->p[P_PROJECTOR_BN] != 0.0);
   pt_rng_init (&rng, m->config.seed);
   pt_ssl_net_finish (&self->net, &rng, (int) m->p[P_OPTIMIZER], (float) m->p[P_WEIGHT_DECAY]);
   pt_mlp_head_reset (&self->proj, self->net.params, &rng);

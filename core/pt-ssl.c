@@ -799,89 +799,131 @@ pt_rotate90 (float       *out,
     }
 }
 
-static double
-sqdist (const float *a, const float *b, int D)
+float
+pt_centroid_ce_forward (float       *dz,
+                        const float *z,
+                        const float *centroids,
+                        const int   *targets,
+                        int          H,
+                        int          N,
+                        int          K,
+                        int          D,
+                        float        t)
 {
-  double s = 0.0;
+  g_autofree float *logits = g_new (float, (gsize) N * K);
+  float scale = 1.0f / ((float) H * N);
+  double total = 0.0;
 
-  for (int d = 0; d < D; d++)
-    s += ((double) a[d] - b[d]) * ((double) a[d] - b[d]);
-  return s;
+  if (dz != NULL)
+    memset (dz, 0, (gsize) N * D * sizeof (float));
+  for (int h = 0; h < H; h++)
+    {
+      const float *C = centroids + (gsize) h * K * D;
+      const int *y = targets + (gsize) h * N;
+
+      pt_sgemm (FALSE, TRUE, N, K, D, 1.0f / t, z, D, C, D, 0.0f, logits, K);
+      for (int r = 0; r < N; r++)
+        {
+          float *lr = logits + (gsize) r * K;
+          double mx = -INFINITY, sum = 0.0;
+
+          for (int k = 0; k < K; k++)
+            mx = MAX (mx, lr[k]);
+          for (int k = 0; k < K; k++)
+            sum += exp (lr[k] - mx);
+          total += mx + log (sum) - lr[y[r]];
+          /* d CE / d logit = softmax - onehot, and the logit is z . c / t */
+          for (int k = 0; k < K; k++)
+            lr[k] = (float) ((exp (lr[k] - mx) / sum - (k == y[r])) * scale / t);
+        }
+      if (dz != NULL)
+        pt_sgemm (FALSE, FALSE, N, D, K, 1.0f, logits, K, C, D, 1.0f, dz, D);
+    }
+  return (float) (total * scale);
 }
 
 int
-pt_kmeans (float       *centroids,
-           int         *assign,
-           const float *x,
-           int          N,
-           int          D,
-           int          K,
-           int          iters,
-           PtRng       *rng)
+pt_spherical_kmeans (float       *centroids,
+                     int         *assign,
+                     const float *x,
+                     int          N,
+                     int          D,
+                     int          K,
+                     int          iters,
+                     PtRng       *rng)
 {
-  g_autofree double *mind = g_new (double, N);
+  g_autofree float *scores = g_new (float, (gsize) MIN (N, 4096) * K);
   g_autofree double *sum = g_new (double, (gsize) K * D);
   g_autofree int *count = g_new (int, K);
-  int n_split = 0;
+  g_autofree float *mind = g_new (float, N);
+  int n_reseeded = 0;
 
   g_return_val_if_fail (N >= 1 && K >= 1 && D >= 1, 0);
 
-  /* k-means++: first centre uniform, then proportional to D^2 */
+  /* k-means++ seeding: the first centre uniform, each next one drawn with
+   * probability proportional to its squared distance 2 - 2 cos to the
+   * nearest centre so far */
   memcpy (centroids, x + (gsize) pt_rng_below (rng, N) * D, D * sizeof (float));
-  for (int i = 0; i < N; i++)
-    mind[i] = sqdist (x + (gsize) i * D, centroids, D);
-  for (int c = 1; c < K; c++)
+  for (int c = 0; c < K; c++)
     {
+      const float *cc = centroids + (gsize) c * D;
       double total = 0.0, r;
       int pick = N - 1;
 
       for (int i = 0; i < N; i++)
-        total += mind[i];
+        {
+          const float *xi = x + (gsize) i * D;
+          float dot = 0.0f;
+
+          for (int d = 0; d < D; d++)
+            dot += xi[d] * cc[d];
+          mind[i] = c == 0 ? 2.0f - 2.0f * dot : MIN (mind[i], 2.0f - 2.0f * dot);
+          mind[i] = MAX (mind[i], 0.0f);
+          total += mind[i];
+        }
+      if (c == K - 1)
+        break;
       r = pt_rng_uniform (rng) * total;
       if (total > 0.0)
-        for (int i = 0; i < N; i++)
-          {
-            r -= mind[i];
-            if (r < 0.0)
-              {
-                pick = i;
-                break;
-              }
-          }
-      else
-        pick = pt_rng_below (rng, N);
-      memcpy (centroids + (gsize) c * D, x + (gsize) pick * D, D * sizeof (float));
-      for (int i = 0; i < N; i++)
-        mind[i] = MIN (mind[i], sqdist (x + (gsize) i * D, centroids + (gsize) c * D, D));
-    }
-
-  for (int i = 0; i < N; i++)
-    assign[i] = -1;
-  for (int it = 0; it < MAX (iters, 1); it++)
-    {
-      gboolean changed = FALSE;
-
-      for (int i = 0; i < N; i++)
         {
-          double best = INFINITY;
-          int arg = 0;
-
-          for (int c = 0; c < K; c++)
+          for (int i = 0; i < N; i++)
             {
-              double dd = sqdist (x + (gsize) i * D, centroids + (gsize) c * D, D);
-
-              if (dd < best)
+              r -= mind[i];
+              if (r < 0.0)
                 {
-                  best = dd;
-                  arg = c;
+                  pick = i;
+                  break;
                 }
             }
-          if (assign[i] != arg)
-            changed = TRUE;
-          assign[i] = arg;
         }
-      if (!changed && it > 0)
-        break;
+      else
+        pick = (int) pt_rng_below (rng, N);
+      memcpy (centroids + (gsize) (c + 1) * D, x + (gsize) pick * D, D * sizeof (float));
+    }
+
+  for (int it = 0; it <= MAX (iters, 1); it++)
+    {
+      /* assignment: the most similar centroid, in blocks of 4096 rows */
+      for (int i0 = 0; i0 < N; i0 += 4096)
+        {
+          int n = MIN (4096, N - i0);
+
+          pt_sgemm (FALSE, TRUE, n, K, D, 1.0f, x + (gsize) i0 * D, D, centroids, D,
+                    0.0f, scores, K);
+          for (int i = 0; i < n; i++)
+            {
+              const float *si = scores + (gsize) i * K;
+              int arg = 0;
+
+              for (int c = 1; c < K; c++)
+                if (si[c] > si[arg])
+                  arg = c;
+              assign[i0 + i] = arg;
+            }
+        }
+      if (it == MAX (iters, 1))
+        break;   /* the last assignment goes with the final centroids */
+
       memset (sum, 0, (gsize) K * D * sizeof (double));
       memset (count, 0, K * sizeof (int));
       for (int i = 0; i < N; i++)
@@ -891,32 +933,43 @@ pt_kmeans (float       *centroids,
             sum[(gsize) assign[i] * D + d] += x[(gsize) i * D + d];
         }
       for (int c = 0; c < K; c++)
-        if (count[c] > 0)
+        {
+          double s = 0.0;
+
+          if (count[c] == 0)
+            continue;
           for (int d = 0; d < D; d++)
-            centroids[(gsize) c * D + d] = (float) (sum[(gsize) c * D + d] / count[c]);
-      /* empty clusters: split the largest one in two (as DeepCluster does) */
+            s += sum[(gsize) c * D + d] * sum[(gsize) c * D + d];
+          s = 1.0 / MAX (sqrt (s), 1e-12);
+          for (int d = 0; d < D; d++)
+            centroids[(gsize) c * D + d] = (float) (sum[(gsize) c * D + d] * s);
+        }
+      /* an empty cluster restarts at a random member of the largest one,
+       * which it then splits with at the next assignment */
       for (int c = 0; c < K; c++)
         if (count[c] == 0)
           {
-            int big = 0;
+            int big = 0, pick, seen = 0;
 
             for (int j = 1; j < K; j++)
               if (count[j] > count[big])
                 big = j;
-            for (int d = 0; d < D; d++)
-              {
-                float v = centroids[(gsize) big * D + d];
-                float e = 1e-4f * (fabsf (v) > 1e-6f ? fabsf (v) : 1.0f);
-
-                centroids[(gsize) c * D + d] = v + ((d & 1) ? e : -e);
-                centroids[(gsize) big * D + d] = v - ((d & 1) ? e : -e);
-              }
-            count[c] = count[big] / 2;
-            count[big] -= count[c];
-            n_split++;
+            if (count[big] < 2)
+              continue;
+            pick = (int) pt_rng_below (rng, count[big]);
+            for (int i = 0; i < N; i++)
+              if (assign[i] == big && seen++ == pick)
+                {
+                  memcpy (centroids + (gsize) c * D, x + (gsize) i * D, D * sizeof (float));
+                  assign[i] = c;
+                  break;
+                }
+            count[big]--;
+            count[c] = 1;
+            n_reseeded++;
           }
     }
-  return n_split;
+  return n_reseeded;
 }
 
 double

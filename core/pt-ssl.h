@@ -9,8 +9,9 @@
  *   L2-normalized embeddings and their effective rank.
  * - Loss kernels with a PyTorch reference (tests/fixtures/make_method_fixtures.py):
  *   InfoNCE against a queue (MoCo), Sinkhorn-Knopp and swapped prediction
- *   (SwAV), weighted cross-entropy (DeepCluster), exact 90-degree rotations
- *   (RotNet); and seeded k-means with k-means++ initialisation.
+ *   (SwAV), cross-entropy to k-means centroids (DeepCluster-v2), cross-
+ *   entropy (RotNet, the supervised baseline), exact 90-degree rotations
+ *   (RotNet); and seeded spherical k-means.
  * - pt_op_precomputed_loss(): a tape op for losses whose gradient is
  *   cheapest computed in the forward pass (all of the above).
  */
@@ -277,7 +278,7 @@ void      pt_sinkhorn             (float *q, const float *scores, int B, int K,
 float     pt_swav_loss_forward    (float *dscores, const float *scores, const float *q,
                                    int V, int G, int B, int K, float t);
 
-/* ---- DeepCluster / RotNet ------------------------------------------------- */
+/* ---- DeepCluster / RotNet / supervised ------------------------------------------------- */
 
 /* PyTorch F.cross_entropy (logits, targets, weight = class_weight):
  * sum_b w[t_b] CE_b / sum_b w[t_b]; class_weight NULL = unweighted.
@@ -289,12 +290,20 @@ float     pt_weighted_cross_entropy_forward (float *dlogits, const float *logits
  * (square): k quarter turns counter-clockwise, exact (a permutation). */
 void      pt_rotate90             (float *out, const float *inp, int C, int S, int k);
 
-/* k-means on x[N,D]: k-means++ initialisation from rng, then Lloyd rounds
- * until no assignment changes or iters rounds. An empty cluster is
- * re-seeded by splitting the largest one (its centroid, perturbed by
- * +-1e-4 relative, shared by both). centroids[K,D], assign[N]; returns the
- * number of empty clusters that had to be split. */
-int       pt_kmeans               (float *centroids, int *assign, const float *x,
+/* DeepCluster-v2's loss: z[N,D] (unit rows) against H sets of K unit
+ * centroids[H][K][D] with targets[H][N]: 1/H sum_h mean_n CE (z_n . C_h^T
+ * / t, targets[h][n]). dz[N,D] (may be NULL): d(loss)/dz, the centroids
+ * being constants. */
+float     pt_centroid_ce_forward  (float *dz, const float *z, const float *centroids,
+                                   const int *targets, int H, int N, int K, int D,
+                                   float t);
+/* Spherical k-means (DeepCluster-v2) on unit rows x[N,D]: k-means++
+ * seeding from rng (squared distance 2 - 2 cos), then iters rounds of assigning
+ * each row to its most similar centroid (dot product) and setting each
+ * centroid to the normalized mean of its rows; an empty cluster restarts
+ * at a random row of the largest one. assign[N] is the assignment to the
+ * final centroids[K,D] (unit rows). Returns the restarts. */
+int       pt_spherical_kmeans     (float *centroids, int *assign, const float *x,
                                    int N, int D, int K, int iters, PtRng *rng);
 /* Normalized mutual information (arithmetic mean normalization, as
  * sklearn's default) of two labelings a[N] in [0,Ka), b[N] in [0,Kb). */

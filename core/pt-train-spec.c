@@ -75,6 +75,7 @@ pt_train_spec_default_augment (const char *method)
     { "swav", "swav" },
     { "mae", "mae" },
     { "rotnet", "rotnet" },
+    { "deepcluster", "simclr-small" },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (table); i++)

@@ -11,7 +11,7 @@ static void
 test_bench_methods_json (void)
 {
   static const struct { const char *name; int views; } methods[] = {
-    { "moco", 2 }, { "swav", 8 }, { "deepcluster", 1 }, { "rotnet", 1 },
+    { "moco", 2 }, { "swav", 8 }, { "deepcluster", 2 }, { "rotnet", 1 },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (methods); i++)

@@ -58,8 +58,8 @@ state_bytes (PtMethod *method)
   return g_byte_array_free_to_bytes (all);
 }
 
-/* SimCLR, MoCo and SwAV have a 128-d projection head; DeepCluster, RotNet
- * and MAE have none, and say so. */
+/* SimCLR, MoCo, SwAV and DeepCluster (v2) have a 128-d projection head;
+ * RotNet and MAE have none, and say so. */
 static void
 test_methods (void)
 {
@@ -68,7 +68,7 @@ test_methods (void)
     int         proj_dim;
   } cases[] = {
     { "simclr", 128 }, { "moco", 128 }, { "swav", 128 },
-    { "deepcluster", 0 }, { "rotnet", 0 }, { "mae", 0 },
+    { "deepcluster", 128 }, { "rotnet", 0 }, { "mae", 0 },
   };
   PtMethodConfig config = { 3, 32, 32, 8, 0, 1, NULL, 4, NULL, NULL };
   g_autofree float *images = g_new (float, 2 * 3 * 32 * 32);

@@ -1,6 +1,6 @@
 /* test-ssl.c: the SSL loss kernels against PyTorch (methods-losses.ptfx from
  * tests/fixtures/make_method_fixtures.py), Sinkhorn-Knopp, rotations,
- * k-means on a known case, NMI, health metrics, the precomputed-loss op
+ * spherical k-means on known cases, NMI, health metrics, the precomputed-loss op
  * and the method registry / parameter checks. */
 #include <math.h>
 #include <string.h>
@@ -133,69 +133,167 @@ test_rotation (void)
   pt_assert_close ("rotnet dlogits", dl, get ("rotce.dlogits")->data, rl->numel, 1e-6, 1e-4);
 }
 
-/* Three groups in 2-D, far apart compared with their spread, so that
- * k-means++ seeds one centre in each: every seed must find them exactly. */
+/* DeepCluster-v2's loss against PyTorch, and its gradient against
+ * central differences. */
 static void
-test_kmeans_known (void)
+test_centroid_ce (void)
 {
-  static const float x[] = {
-    0.0f, 0.0f,   1.0f, 0.0f,   0.0f, 1.0f,   1.0f, 1.0f,     /* around (0.5, 0.5) */
-    100.0f, 100.0f, 102.0f, 100.0f,                           /* (101, 100) */
-    -100.0f, 50.0f, -100.0f, 70.0f, -100.0f, 60.0f,           /* (-100, 60) */
-  };
-  static const float want[3][2] = { { 0.5f, 0.5f }, { 101.0f, 100.0f }, { -100.0f, 60.0f } };
-  static const int group[] = { 0, 0, 0, 0, 1, 1, 2, 2, 2 };
+  PtFixtureTensor *z = get ("dc2.z"), *c = get ("dc2.centroids");
+  int N = z->shape[0], D = z->shape[1], H = c->shape[0], K = c->shape[1];
+  g_autofree int *t = to_ints (get ("dc2.targets"));
+  g_autofree float *dz = g_new (float, N * D);
+  g_autofree float *zp = g_memdup2 (z->data, N * D * sizeof (float));
+  float loss = pt_centroid_ce_forward (dz, z->data, c->data, t, H, N, K, D, 0.1f);
 
-  for (guint64 seed = 0; seed < 20; seed++)
+  g_assert_cmpint (c->shape[2], ==, D);
+  pt_assert_close ("deepcluster-v2 loss", &loss, get ("dc2.loss")->data, 1, 1e-5, 1e-5);
+  pt_assert_close ("deepcluster-v2 dz", dz, get ("dc2.dz")->data, N * D, 1e-6, 1e-4);
+  g_assert_cmpfloat (pt_centroid_ce_forward (NULL, z->data, c->data, t, H, N, K, D, 0.1f), ==, loss);
+  for (int i = 0; i < N * D; i += 7)
     {
-      float c[6];
-      int assign[9], map[3];
-      PtRng rng;
+      const float e = 1e-3f;
+      double up, down, fd;
 
-      pt_rng_init (&rng, seed);
-      g_assert_cmpint (pt_kmeans (c, assign, x, 9, 2, 3, 50, &rng), ==, 0);
-      for (int gi = 0; gi < 3; gi++)
-        map[gi] = -1;
-      for (int i = 0; i < 9; i++)
-        {
-          if (map[group[i]] < 0)
-            map[group[i]] = assign[i];
-          g_assert_cmpint (assign[i], ==, map[group[i]]);
-        }
-      g_assert_cmpint (map[0], !=, map[1]);
-      g_assert_cmpint (map[0], !=, map[2]);
-      g_assert_cmpint (map[1], !=, map[2]);
-      for (int gi = 0; gi < 3; gi++)
-        {
-          g_assert_cmpfloat (c[map[gi] * 2], ==, want[gi][0]);
-          g_assert_cmpfloat (c[map[gi] * 2 + 1], ==, want[gi][1]);
-        }
+      zp[i] = z->data[i] + e;
+      up = pt_centroid_ce_forward (NULL, zp, c->data, t, H, N, K, D, 0.1f);
+      zp[i] = z->data[i] - e;
+      down = pt_centroid_ce_forward (NULL, zp, c->data, t, H, N, K, D, 0.1f);
+      zp[i] = z->data[i];
+      fd = (up - down) / (2.0 * e);
+      g_assert_cmpfloat (fabs (fd - dz[i]), <=, 2e-3 + 2e-2 * fabs (fd));
     }
 }
 
-/* More clusters than distinct points: empty clusters get split from the
- * largest; every cluster ends up with a centroid (no NaN). */
 static void
-test_kmeans_empty (void)
+normalize_rows (float *x,
+                int    N,
+                int    D)
+{
+  for (int i = 0; i < N; i++)
+    {
+      double s = 0.0;
+
+      for (int d = 0; d < D; d++)
+        s += (double) x[i * D + d] * x[i * D + d];
+      for (int d = 0; d < D; d++)
+        x[i * D + d] = (float) (x[i * D + d] / sqrt (s));
+    }
+}
+
+/* Two groups of unit vectors near two orthogonal directions: k-means++
+ * seeding starts one centre in each (a second start in the first group
+ * has probability about 1% here: squared distances near 0.01 within a
+ * group, 2 across), and spherical k-means ends with one cluster per group,
+ * each centroid the normalized mean of its group, at all 30 seeds. */
+static void
+test_spherical_kmeans_known (void)
+{
+  float x[10 * 3] = {
+    1.0f, 0.1f, 0.0f,   1.0f, -0.1f, 0.0f,   1.0f, 0.0f, 0.1f,   1.0f, 0.0f, -0.1f,  1.0f, 0.05f, 0.05f,
+    0.0f, 1.0f, 0.1f,   0.1f, 1.0f, 0.0f,    0.0f, 1.0f, -0.1f,  -0.1f, 1.0f, 0.0f,  0.05f, 1.0f, 0.05f,
+  };
+  float want[2][3] = { { 0 } };
+
+  normalize_rows (x, 10, 3);
+  for (int g = 0; g < 2; g++)
+    {
+      for (int i = 0; i < 5; i++)
+        for (int d = 0; d < 3; d++)
+          want[g][d] += x[(g * 5 + i) * 3 + d];
+      normalize_rows (want[g], 1, 3);
+    }
+  for (guint64 seed = 0; seed < 30; seed++)
+    {
+      float c[2 * 3];
+      int assign[10];
+      PtRng rng;
+
+      pt_rng_init (&rng, seed);
+      g_assert_cmpint (pt_spherical_kmeans (c, assign, x, 10, 3, 2, 10, &rng), ==, 0);
+      for (int i = 0; i < 10; i++)
+        g_assert_cmpint (assign[i], ==, assign[(i / 5) * 5]);
+      g_assert_cmpint (assign[0], !=, assign[5]);
+      for (int g = 0; g < 2; g++)
+        for (int d = 0; d < 3; d++)
+          g_assert_cmpfloat_with_epsilon (c[assign[g * 5] * 3 + d], want[g][d], 1e-6);
+    }
+}
+
+/* On random unit rows the result is a fixed point of the iteration: each
+ * row is assigned to its most similar centroid, and each non-empty
+ * cluster's centroid is the normalized mean of its rows. */
+static void
+test_spherical_kmeans_fixed_point (void)
+{
+  enum { N = 300, D = 8, K = 5 };
+  g_autofree float *x = g_new (float, N * D);
+  float c[K * D];
+  int assign[N];
+  PtRng rng;
+
+  pt_rng_init (&rng, 4);
+  for (int i = 0; i < N * D; i++)
+    x[i] = pt_rng_uniform (&rng) - 0.5f;
+  normalize_rows (x, N, D);
+  pt_spherical_kmeans (c, assign, x, N, D, K, 200, &rng);
+  for (int k = 0; k < K; k++)
+    {
+      double mean[D] = { 0 }, s = 0.0, norm = 0.0;
+      int n = 0;
+
+      for (int d = 0; d < D; d++)
+        norm += (double) c[k * D + d] * c[k * D + d];
+      g_assert_cmpfloat_with_epsilon (norm, 1.0, 1e-5);
+      for (int i = 0; i < N; i++)
+        if (assign[i] == k)
+          {
+            n++;
+            for (int d = 0; d < D; d++)
+              mean[d] += x[i * D + d];
+          }
+      g_assert_cmpint (n, >, 0);
+      for (int d = 0; d < D; d++)
+        s += mean[d] * mean[d];
+      for (int d = 0; d < D; d++)
+        g_assert_cmpfloat_with_epsilon (c[k * D + d], mean[d] / sqrt (s), 1e-5);
+    }
+  for (int i = 0; i < N; i++)
+    for (int k = 0; k < K; k++)
+      {
+        double mine = 0.0, other = 0.0;
+
+        for (int d = 0; d < D; d++)
+          {
+            mine += (double) x[i * D + d] * c[assign[i] * D + d];
+            other += (double) x[i * D + d] * c[k * D + d];
+          }
+        g_assert_cmpfloat (mine, >=, other - 1e-6);
+      }
+}
+
+/* More clusters than distinct rows: empty clusters are restarted from the
+ * largest; centroids stay unit and finite, every row sits on its own. */
+static void
+test_spherical_kmeans_empty (void)
 {
   float x[8 * 2], c[4 * 2];
-  int assign[8], n_split;
+  int assign[8], n_reseeded;
   PtRng rng;
 
   for (int i = 0; i < 8; i++)
     {
-      x[2 * i] = (i < 6) ? 1.0f : 5.0f;
-      x[2 * i + 1] = 2.0f;
+      x[2 * i] = i < 6 ? 1.0f : 0.0f;
+      x[2 * i + 1] = i < 6 ? 0.0f : 1.0f;
     }
   pt_rng_init (&rng, 3);
-  n_split = pt_kmeans (c, assign, x, 8, 2, 4, 10, &rng);
-  g_assert_cmpint (n_split, >, 0);
+  n_reseeded = pt_spherical_kmeans (c, assign, x, 8, 2, 4, 10, &rng);
+  g_assert_cmpint (n_reseeded, >, 0);
   for (int i = 0; i < 8; i++)
     {
       g_assert_cmpint (assign[i], >=, 0);
       g_assert_cmpint (assign[i], <, 4);
-      /* each point sits at (within the split's perturbation of) its centroid */
-      g_assert_cmpfloat (fabsf (c[assign[i] * 2] - x[2 * i]), <, 1e-3f);
+      g_assert_cmpfloat (fabsf (c[assign[i] * 2] - x[2 * i]), <, 1e-6f);
+      g_assert_cmpfloat (fabsf (c[assign[i] * 2 + 1] - x[2 * i + 1]), <, 1e-6f);
     }
   for (int i = 0; i < 8; i++)
     g_assert_true (isfinite (c[i]));
@@ -318,8 +416,10 @@ main (int argc, char **argv)
   g_test_add_func ("/core/ssl/swav-loss", test_swav_loss);
   g_test_add_func ("/core/ssl/weighted-cross-entropy", test_weighted_ce);
   g_test_add_func ("/core/ssl/rotation", test_rotation);
-  g_test_add_func ("/core/ssl/kmeans/known", test_kmeans_known);
-  g_test_add_func ("/core/ssl/kmeans/empty-clusters", test_kmeans_empty);
+  g_test_add_func ("/core/ssl/centroid-ce", test_centroid_ce);
+  g_test_add_func ("/core/ssl/spherical-kmeans/known", test_spherical_kmeans_known);
+  g_test_add_func ("/core/ssl/spherical-kmeans/fixed-point", test_spherical_kmeans_fixed_point);
+  g_test_add_func ("/core/ssl/spherical-kmeans/empty-clusters", test_spherical_kmeans_empty);
   g_test_add_func ("/core/ssl/nmi", test_nmi);
   g_test_add_func ("/core/ssl/health", test_health);
   g_test_add_func ("/core/ssl/precomputed-loss", test_precomputed_loss);
