@@ -9,7 +9,10 @@
  * on shapes is said there), temperature 0.2 (the default is 0.5) and
  * weight decay 1e-4 (the default is 5e-4 since the Fashion-MNIST search
  * in docs/methods.md; at 5e-4 this run reaches 0.112 -> 0.172, z 3.83:
- * it learns, more slowly, and the margins below were set at 1e-4).
+ * it learns, more slowly, and the margins below were set at 1e-4) and
+ * no batchnorm in the projector (projector_bn 0; the default is 1 since
+ * the Fashion-MNIST runs of 2026-12-08, docs/methods.md; at batch 32 this
+ * run with it reaches 0.112 -> 0.162, z 3.27: it learns, more slowly).
  * With the recipe's own colours (grayscale p = 0.2), 300 steps gave kNN
  * 0.112 -> 0.122 (z 0.72) and the loss stayed near chance (4.06 -> 3.99):
  * colour was learned, not shape. Grey views also need the steps: at 300
@@ -17,12 +20,15 @@
  * 800 it falls and the kNN accuracy with it.
  *
  * Margin. Observed, on the 1000 test queries (see pt-test-ssl.h):
- *   seeds 7/11 (the test's): kNN 0.112 -> 0.240, 214 queries turned right
- *     and 86 wrong, paired z = 7.39; loss 4.125 -> 3.677;
- *   seeds 8/12:              kNN 0.134 -> 0.309, z = 9.37; loss 4.134 -> 3.735.
+ *   seeds 7/11 (the test's): kNN 0.112 -> 0.260, 226 queries turned right
+ *     and 78 wrong, paired z = 8.49; loss 4.126 -> 3.712 (2026-12-08;
+ *     0.240, z 7.39 when the margins were set, 2026-11-23);
+ *   seeds 8/12:              kNN 0.134 -> 0.309, z = 9.37; loss 4.134 -> 3.735
+ *     (2026-11-23).
  * Required: +8 points, z >= 4, and a final loss below 3.9 (chance, every
  * similarity equal, is ln 63 = 4.143 at batch 32). */
-static const PtTestSslRun run = { "simclr", 32, 8, 800, 0, 0.08, 0.3, { "temperature", "weight_decay" }, { 0.2, 1e-4 },
+static const PtTestSslRun run = { "simclr", 32, 8, 800, 0, 0.08, 0.3, { "temperature", "weight_decay", "projector_bn" },
+                                  { 0.2, 1e-4, 0 },
                                   4.0, FALSE, pt_test_recipe_grey, 3.9 };
 
 static void
