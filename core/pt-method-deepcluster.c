@@ -40,8 +40,8 @@
  * it stayed below its own random encoder after 10 epochs (80.8% linear,
  * 73.1% kNN against 82.5 / 80.2): docs/methods.md.
  *
- * Exact resume: the bank has a fixed capacity (bank_size rows per view,
- * enough for Fashion-MNIST's 60000 or CIFAR's 50000 images by default);
+ * Exact resume: the bank has a fixed capacity (bank_size rows per view;
+ * a training run sets it to its dataset's size unless told otherwise);
  * it, the assignments, the centroids and the clustering counters are
  * fixed-size state blobs, so a checkpoint restores them and the run goes
  * on exactly as without the interruption.
@@ -82,7 +82,7 @@ static const PtSslParam deepcluster_params[] = {
   { "weight_decay", N_("weight decay (not on biases and batchnorm)"), 1e-4, 0.0, 1.0, FALSE, FALSE },
   { "warmup_steps", N_("linear warmup steps"), 10, 0, 1e9, FALSE, TRUE },
   { "total_steps", N_("end of the cosine schedule (0: constant after warmup)"), 0, 0, 1e12, FALSE, TRUE },
-  { "bank_size", N_("memory bank rows per view (images whose embeddings are kept, saved in checkpoints)"), 65536, 16, 1 << 20, FALSE, TRUE },
+  { "bank_size", N_("memory bank rows per view (images whose embeddings are kept, saved in checkpoints; a run sets it to its dataset's size)"), 65536, 16, 1 << 20, FALSE, TRUE },
   { NULL },
 };
 

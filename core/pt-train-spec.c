@@ -288,7 +288,8 @@ pt_train_spec_build (const PtTrainSpec *spec,
   if (steps == 0)
     steps = MAX ((guint64) ceil (spec->epochs * per_epoch), 1);
 
-  /* The cosine schedule ends where the run does, unless told otherwise. */
+  /* The cosine schedule ends where the run does, and a memory bank
+   * (DeepCluster's) holds the dataset, unless told otherwise. */
   params = g_key_file_new ();
   if (spec->params != NULL)
     {
@@ -300,6 +301,11 @@ pt_train_spec_build (const PtTrainSpec *spec,
     if (g_strcmp0 (p->name, "total_steps") == 0 &&
         !g_key_file_has_key (params, "method", "total_steps", NULL))
       g_key_file_set_uint64 (params, "method", "total_steps", steps);
+    else if (g_strcmp0 (p->name, "bank_size") == 0 &&
+             !g_key_file_has_key (params, "method", "bank_size", NULL))
+      g_key_file_set_uint64 (params, "method", "bank_size",
+                             (guint64) CLAMP ((double) pt_dataset_get_n_images (data),
+                                              p->min_value, p->max_value));
 
   mc.channels = pt_dataset_get_channels (data);
   mc.height = pt_dataset_get_height (data);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <glib/gstdio.h>
 
+#include "pt-methods.h"
 #include "pt-test-files.h"
 #include "pt-test-method.h"
 #include "pt-threads.h"
@@ -323,6 +324,37 @@ test_errors (void)
   pt_test_rm_rf (dir);
 }
 
+/* A method with a memory bank (DeepCluster) gets one row per image of the
+ * dataset unless the spec says otherwise, and DeepCluster's two views come
+ * from the simclr-small recipe. */
+static void
+test_memory_bank (void)
+{
+  g_autofree char *dir = pt_test_make_tmpdir ();
+
+  pt_threads_set (1);
+  pt_methods_register_builtin ();
+  g_assert_cmpstr (pt_train_spec_default_augment ("deepcluster"), ==, "simclr-small");
+  for (int explicit = 0; explicit < 2; explicit++)
+    {
+      g_autofree char *out = g_strdup_printf ("%s/run%d", dir, explicit);
+      g_autoptr(PtTrainSpec) spec = new_spec (out, 2);
+      g_autoptr(PtTrainer) trainer = NULL;
+      g_autoptr(GError) error = NULL;
+
+      g_free (spec->method);
+      spec->method = g_strdup ("deepcluster");
+      spec->width = 4;
+      if (explicit)
+        g_assert_true (pt_train_spec_set_param (spec, "bank_size=200", &error));
+      trainer = pt_train_spec_build (spec, shapes (), NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpfloat (pt_method_get_param (pt_trainer_get_method (trainer), "bank_size"), ==,
+                         explicit ? 200.0 : (double) pt_dataset_get_n_images (shapes ()));
+    }
+  pt_test_rm_rf (dir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -335,5 +367,6 @@ main (int   argc,
   g_test_add_func ("/core/train-spec/resume-equal", test_resume_equal);
   g_test_add_func ("/core/train-spec/weights", test_weights);
   g_test_add_func ("/core/train-spec/errors", test_errors);
+  g_test_add_func ("/core/train-spec/memory-bank", test_memory_bank);
   return g_test_run ();
 }
