@@ -9,6 +9,7 @@
 
 #include "../pt-test-display.h"
 #include "pt-augment.h"
+#include "pt-bar-chart.h"
 #include "pt-embeddings-page.h"
 #include "pt-encoder.h"
 #include "pt-methods.h"
@@ -363,6 +364,38 @@ test_pretrain_init (void)
   pt_test_remove_tree (dir);
 }
 
+/* DeepCluster's view: after its first clustering (epoch 1: step 32 of
+ * 512 images at batch 16) the snapshot at step 50 shows the cluster sizes,
+ * the images of the largest clusters and the NMI card, one bar on a 0-1
+ * scale, labelled as such. */
+static void
+test_pretrain_deepcluster_view (void)
+{
+  PtPretrainPage *page = g_object_new (PT_TYPE_PRETRAIN_PAGE, NULL);
+  GtkWindow *window = show (GTK_WIDGET (page));
+  g_autoptr(GKeyFile) config = NULL;
+  GtkWidget *title, *chart;
+
+  pt_pretrain_page_set_runs_root (page, runs_root);
+  pt_pretrain_page_set_dataset (page, dataset);
+  g_assert_true (pt_pretrain_page_set_method (page, "deepcluster"));
+  g_assert_true (pt_pretrain_page_set_value (page, "width", 4));
+  g_assert_true (pt_pretrain_page_set_value (page, "batch", 16));
+  g_assert_true (pt_pretrain_page_set_value (page, "steps", 60));
+  g_assert_true (pt_pretrain_page_set_value (page, "clusters", 4));
+  config = run_to_end (page);
+  drain ();
+  g_assert_cmpuint (pt_pretrain_page_get_n_visuals (page), >=, 1);
+  g_assert_nonnull (pt_test_find_label (GTK_WIDGET (page), "Cluster sizes at the last k-means run"));
+  g_assert_nonnull (pt_test_find_label (GTK_WIDGET (page), "Images of the largest clusters"));
+  title = pt_test_find_label (GTK_WIDGET (page), "Agreement of the clusters with the true classes");
+  g_assert_nonnull (title);
+  chart = pt_test_find_widget (gtk_widget_get_parent (title), PT_TYPE_BAR_CHART, NULL, NULL);
+  g_assert_nonnull (chart);
+  g_assert_cmpuint (pt_bar_chart_get_n_bars (PT_BAR_CHART (chart)), ==, 1);
+  close_window (window, page);
+}
+
 static gboolean
 is_monitoring (gpointer data)
 {
@@ -427,6 +460,7 @@ main (int argc, char **argv)
   g_test_add_func ("/app/pretrain-page/fault", test_pretrain_fault);
   g_test_add_func ("/app/pretrain-page/init", test_pretrain_init);
   g_test_add_func ("/app/pretrain-page/close-mid-run", test_pretrain_close_mid_run);
+  g_test_add_func ("/app/pretrain-page/deepcluster-view", test_pretrain_deepcluster_view);
 
   ret = g_test_run ();
   pt_test_remove_tree (runs_root);
