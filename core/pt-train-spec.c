@@ -452,6 +452,7 @@ pt_train_resume (const char  *run_dir,
   PtTrainerOptions options = { 0 };
   GKeyFile *config;
   const char *now_hash;
+  g_autoptr(GError) local_error = NULL;
 
   g_return_val_if_fail (run_dir != NULL, NULL);
 
@@ -492,9 +493,17 @@ pt_train_resume (const char  *run_dir,
     return NULL;
   source = pt_loader_source_new (data, recipe, method,
                                  g_key_file_get_uint64 (config, "run", "seed", NULL),
-                                 &norm, 0, error);
+                                 &norm, 0, &local_error);
   if (source == NULL)
-    return NULL;
+    {
+      /* the run trained with this recipe, so the method changed since */
+      if (g_error_matches (local_error, PT_LOADER_SOURCE_ERROR, PT_LOADER_SOURCE_ERROR_VIEWS))
+        g_prefix_error (&local_error,
+                        _("The run in “%s” was made by an earlier form of %s and cannot resume with this one. "),
+                        run_dir, pt_method_get_title (method));
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
 
   options.total_steps = total_steps > 0 ? total_steps
                                         : g_key_file_get_uint64 (config, "run", "steps", NULL);

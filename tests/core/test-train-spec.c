@@ -355,6 +355,49 @@ test_memory_bank (void)
   pt_test_rm_rf (dir);
 }
 
+/* A run whose recorded recipe no longer fits its method (DeepCluster
+ * trained on one view before it became DeepCluster-v2, which needs two)
+ * fails to resume with a sentence naming the run and saying why. */
+static void
+test_resume_changed_method (void)
+{
+  g_autofree char *dir = pt_test_make_tmpdir ();
+  g_autofree char *out = g_build_filename (dir, "run", NULL);
+  g_autofree char *ini = g_build_filename (out, "config.ini", NULL);
+  g_autoptr(PtTrainSpec) spec = new_spec (out, 2);
+  g_autoptr(PtTrainer) trainer = NULL;
+  g_autoptr(PtTrainer) resumed = NULL;
+  g_autoptr(GKeyFile) config = g_key_file_new ();
+  g_autoptr(PtAugRecipe) one_view = pt_augment_recipe_new ("crop-flip");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  GArray *losses = g_array_new (FALSE, TRUE, sizeof (double));
+
+  pt_threads_set (1);
+  pt_methods_register_builtin ();
+  g_free (spec->method);
+  spec->method = g_strdup ("deepcluster");
+  spec->width = 4;
+  trainer = pt_train_spec_build (spec, shapes (), NULL, &error);
+  g_assert_no_error (error);
+  run_to_end (trainer, losses, 0);
+  g_clear_object (&trainer);
+
+  pt_aug_view_group_enable (pt_augment_recipe_add_group (one_view, "view1", 1, 1.0), PT_AUG_CROP);
+  text = pt_augment_recipe_to_data (one_view, NULL);
+  g_assert_true (g_key_file_load_from_file (config, ini, G_KEY_FILE_KEEP_COMMENTS, NULL));
+  g_key_file_set_string (config, "augment", "content", text);
+  g_assert_true (g_key_file_save_to_file (config, ini, NULL));
+
+  resumed = pt_train_resume (out, 4, NULL, &error);
+  g_assert_null (resumed);
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, out));
+  g_assert_nonnull (strstr (error->message, "earlier form of DeepCluster"));
+  g_array_unref (losses);
+  pt_test_rm_rf (dir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -368,5 +411,6 @@ main (int   argc,
   g_test_add_func ("/core/train-spec/weights", test_weights);
   g_test_add_func ("/core/train-spec/errors", test_errors);
   g_test_add_func ("/core/train-spec/memory-bank", test_memory_bank);
+  g_test_add_func ("/core/train-spec/resume-changed-method", test_resume_changed_method);
   return g_test_run ();
 }
