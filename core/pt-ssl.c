@@ -864,7 +864,7 @@ pt_spherical_kmeans (float       *centroids,
    * probability proportional to its squared distance 2 - 2 cos to the
    * nearest centre so far */
   memcpy (centroids, x + (gsize) pt_rng_below (rng, N) * D, D * sizeof (float));
-  for (int c = 0; c < K; c++)
+  for (int c = 0; c + 1 < K; c++)
     {
       const float *cc = centroids + (gsize) c * D;
       double total = 0.0, r;
@@ -881,8 +881,6 @@ pt_spherical_kmeans (float       *centroids,
           mind[i] = MAX (mind[i], 0.0f);
           total += mind[i];
         }
-      if (c == K - 1)
-        break;
       r = pt_rng_uniform (rng) * total;
       if (total > 0.0)
         {
