@@ -1182,8 +1182,6 @@ pt_pretrain_page_start (PtPretrainPage *self)
   PtTrainSpec *spec;
   const char *method = current_method_name (self);
   guint augment = gtk_drop_down_get_selected (self->augment_dropdown);
-  GHashTableIter iter;
-  gpointer key, value;
   double epochs;
 
   g_return_if_fail (PT_IS_PRETRAIN_PAGE (self));
@@ -1229,10 +1227,18 @@ pt_pretrain_page_start (PtPretrainPage *self)
   /* Checkpoints every 100 steps: the kNN monitor and the Embeddings page
    * follow them, and a crash loses little. */
   spec->checkpoint_every = 100;
+  /* Only the settings changed from the method's defaults: the run derives
+   * the others from itself as `pretext-cli train` does (the cosine schedule
+   * ends at the run's last step, DeepCluster's bank holds the dataset);
+   * config.ini records every value either way. */
   spec->params = g_key_file_new ();
-  g_hash_table_iter_init (&iter, self->param_spins);
-  while (g_hash_table_iter_next (&iter, &key, &value))
-    g_key_file_set_double (spec->params, "method", key, gtk_spin_button_get_value (value));
+  for (const PtMethodParam *p = current_method (self)->params; p && p->name; p++)
+    {
+      GtkSpinButton *spin = g_hash_table_lookup (self->param_spins, p->name);
+
+      if (spin != NULL && gtk_spin_button_get_value (spin) != p->default_value)
+        g_key_file_set_double (spec->params, "method", p->name, gtk_spin_button_get_value (spin));
+    }
 
   self->total_steps = spec->steps ? spec->steps
                       : (guint64) MAX (1.0, floor (epochs * pt_dataset_get_n_images (self->dataset) / spec->batch_size));

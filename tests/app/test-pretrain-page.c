@@ -364,8 +364,9 @@ test_pretrain_init (void)
   pt_test_remove_tree (dir);
 }
 
-/* DeepCluster's view: after its first clustering (epoch 1: step 32 of
- * 512 images at batch 16) the snapshot at step 50 shows the cluster sizes,
+/* A DeepCluster run from the page gets the settings the CLI would give
+ * it; its view, after its first clustering (epoch 1: step 32 of 512
+ * images at batch 16), at the snapshot of step 50 shows the cluster sizes,
  * the images of the largest clusters and the NMI card, one bar on a 0-1
  * scale, labelled as such. */
 static void
@@ -384,6 +385,13 @@ test_pretrain_deepcluster_view (void)
   g_assert_true (pt_pretrain_page_set_value (page, "steps", 60));
   g_assert_true (pt_pretrain_page_set_value (page, "clusters", 4));
   config = run_to_end (page);
+  /* what the page set, and what the run derives as `pretext-cli train`
+   * does: the cosine schedule ends at the last step, the bank holds the
+   * dataset (the page used to pass its spins' 0 and 65536) */
+  g_assert_cmpfloat (g_key_file_get_double (config, "method", "clusters", NULL), ==, 4);
+  g_assert_cmpfloat (g_key_file_get_double (config, "method", "total_steps", NULL), ==, 60);
+  g_assert_cmpfloat (g_key_file_get_double (config, "method", "bank_size", NULL), ==,
+                     pt_dataset_get_n_images (dataset));
   drain ();
   g_assert_cmpuint (pt_pretrain_page_get_n_visuals (page), >=, 1);
   g_assert_nonnull (pt_test_find_label (GTK_WIDGET (page), "Cluster sizes at the last k-means run"));
