@@ -42,6 +42,20 @@ new_spec (const char *out_dir,
   return spec;
 }
 
+/* new_spec for DeepCluster at width 4 (the built-in methods registered). */
+static PtTrainSpec *
+new_deepcluster_spec (const char *out_dir,
+                      guint64     steps)
+{
+  PtTrainSpec *spec = new_spec (out_dir, steps);
+
+  pt_methods_register_builtin ();
+  g_free (spec->method);
+  spec->method = g_strdup ("deepcluster");
+  spec->width = 4;
+  return spec;
+}
+
 static void
 collect_cb (PtTrainer           *trainer,
             const PtStepMetrics *metrics,
@@ -333,18 +347,14 @@ test_memory_bank (void)
   g_autofree char *dir = pt_test_make_tmpdir ();
 
   pt_threads_set (1);
-  pt_methods_register_builtin ();
   g_assert_cmpstr (pt_train_spec_default_augment ("deepcluster"), ==, "simclr-small");
   for (int explicit = 0; explicit < 2; explicit++)
     {
       g_autofree char *out = g_strdup_printf ("%s/run%d", dir, explicit);
-      g_autoptr(PtTrainSpec) spec = new_spec (out, 2);
+      g_autoptr(PtTrainSpec) spec = new_deepcluster_spec (out, 2);
       g_autoptr(PtTrainer) trainer = NULL;
       g_autoptr(GError) error = NULL;
 
-      g_free (spec->method);
-      spec->method = g_strdup ("deepcluster");
-      spec->width = 4;
       if (explicit)
         g_assert_true (pt_train_spec_set_param (spec, "bank_size=200", &error));
       trainer = pt_train_spec_build (spec, shapes (), NULL, &error);
@@ -364,20 +374,16 @@ test_resume_changed_method (void)
   g_autofree char *dir = pt_test_make_tmpdir ();
   g_autofree char *out = g_build_filename (dir, "run", NULL);
   g_autofree char *ini = g_build_filename (out, "config.ini", NULL);
-  g_autoptr(PtTrainSpec) spec = new_spec (out, 2);
+  g_autoptr(PtTrainSpec) spec = new_deepcluster_spec (out, 2);
   g_autoptr(PtTrainer) trainer = NULL;
   g_autoptr(PtTrainer) resumed = NULL;
   g_autoptr(GKeyFile) config = g_key_file_new ();
   g_autoptr(PtAugRecipe) one_view = pt_augment_recipe_new ("crop-flip");
   g_autoptr(GError) error = NULL;
   g_autofree char *text = NULL;
-  GArray *losses = g_array_new (FALSE, TRUE, sizeof (double));
+  g_autoptr(GArray) losses = g_array_new (FALSE, TRUE, sizeof (double));
 
   pt_threads_set (1);
-  pt_methods_register_builtin ();
-  g_free (spec->method);
-  spec->method = g_strdup ("deepcluster");
-  spec->width = 4;
   trainer = pt_train_spec_build (spec, shapes (), NULL, &error);
   g_assert_no_error (error);
   run_to_end (trainer, losses, 0);
@@ -394,7 +400,6 @@ test_resume_changed_method (void)
   g_assert_nonnull (error);
   g_assert_nonnull (strstr (error->message, out));
   g_assert_nonnull (strstr (error->message, "earlier form of DeepCluster"));
-  g_array_unref (losses);
   pt_test_rm_rf (dir);
 }
 
